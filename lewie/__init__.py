@@ -1,0 +1,17 @@
+"""lewie: local economy-wide impact evaluation (LEWIE) in Python.
+
+    import lewie
+    ds = lewie.run("scenarios/example_village.toml")
+    lewie.analysis.income_multiplier(ds)
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import analysis  # noqa: E402
+from .errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
+from .pipeline import Simulation, run  # noqa: E402
+from .scenario import Scenario, load_scenario  # noqa: E402
+
+__all__ = ["__version__", "run", "load_scenario", "Scenario", "Simulation", "analysis", "LewieError",
+           "InputError", "SAMError", "CalibrationError", "SolveError", "StageError"]

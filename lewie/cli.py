@@ -1,0 +1,102 @@
+"""Command line: ``lewie run``, ``lewie solvers``, ``lewie equations``, ``lewie sam ...``.
+
+Errors print one clear message and exit non-zero; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import LewieError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.version_option(package_name="lewie")
+def cli(debug: bool) -> None:
+    """lewie: local economy-wide impact evaluation."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command("run")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="netCDF file for the results (default: results/<scenario>.nc).")
+@click.option("--solver", default="newton", show_default=True, help="Solver backend (see `lewie solvers`).")
+def run_cmd(scenario: Path, out: Path | None, solver: str) -> None:
+    """Calibrate, shock and solve SCENARIO; write the results and print a summary."""
+    from .pipeline import run
+    from .report_text import summary
+    from .results import save_results
+    ds = run(scenario, solver=solver)
+    out = out or Path("results") / f"{scenario.stem}.nc"
+    save_results(ds, out)
+    click.echo(summary(ds))
+    click.echo(f"\nresults written to {out}")
+
+
+@cli.command("solvers")
+def solvers_cmd() -> None:
+    """List solver backends: name, version, capabilities, and why one is unavailable."""
+    from lewie.solvers import registry
+    for info in registry():
+        mark = "yes" if info.available else "no "
+        caps = ", ".join(info.capabilities)
+        click.echo(f"{info.name:8s} available: {mark}  version: {info.version or '-'}  capabilities: {caps or '-'}")
+        if info.reason:
+            click.echo(f"{'':8s} {info.reason}")
+
+
+@cli.command("equations")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "latex"]), default="markdown", show_default=True)
+def equations_cmd(scenario: Path, fmt: str) -> None:
+    """Print the equations of SCENARIO's model, generated from the Pyomo model."""
+    from .equations import describe_equations
+    from .pipeline import Simulation
+    sim = Simulation(scenario).load().validate().calibrate().build()
+    click.echo(describe_equations(sim.model, fmt=fmt))
+
+
+def _register_sam_group() -> None:
+    try:
+        from lewie.sam.cli import sam as sam_group
+    except ImportError:  # pragma: no cover - the SAM toolkit is part of the package
+        return
+    cli.add_command(sam_group)
+
+
+_register_sam_group()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning lewie's errors into one message and a non-zero exit."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="lewie", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LewieError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # an internal error: still one line unless --debug
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,76 @@
+"""A SAM rebuilt from any solved state of the model (values at that state's prices).
+
+At the calibrated base it must equal the input SAM; at a simulated state every account still
+balances (activities by zero profit, households by their budget, the outside by Walras' law).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from lewie.sam.accounts import LEAKAGES, account
+
+from .model import factor_price, goods_price
+
+_LEAK_VAR = {"savings": "savings", "transfers": "transfers_out", "spending": "outside_spending"}
+
+
+def sam_from_model(m: pyo.Block, structure) -> pd.DataFrame:
+    """The SAM of the state held in the model's variables."""
+    s = structure
+    v = pyo.value
+    labels = ([account("act", g, h) for g, h in s.activities] + [account("com", g) for g in s.goods]
+              + [account("fac", f) for f in s.factors] + [account("hh", h) for h in s.households]
+              + [account("out", o) for o in ("world", *LEAKAGES)])
+    sam = pd.DataFrame(0.0, index=pd.Index(labels, name="row"), columns=pd.Index(labels, name="column"))
+    world = account("out", "world")
+    for g, h in s.activities:
+        act = account("act", g, h)
+        sam.at[act, account("com", g)] = v(m.price_household[g, h] * m.production[g, h])
+    for g, gg, h in m.input_uses:
+        sam.at[account("com", gg), account("act", g, h)] += v(m.price_household[gg, h] * m.intermediate_demand[g, gg, h])
+    for g, f, h in m.factor_uses:
+        pay = v(factor_price(m, f, h, g) * m.factor_demand[g, f, h])
+        sam.at[account("fac", f), account("act", g, h)] += pay
+        if f in s.fixed_factors:
+            sam.at[account("hh", h), account("fac", f)] += pay
+    for f, h in m.labour_pairs:
+        sam.at[account("hh", h), account("fac", f)] += v(factor_price(m, f, h) * m.labour_supply[f, h])
+    for g, h in m.consumption_pairs:
+        sam.at[account("com", g), account("hh", h)] = v(m.price_household[g, h] * m.consumption[g, h])
+    for h in s.households:
+        hh = account("hh", h)
+        for leak in LEAKAGES:
+            sam.at[account("out", leak), hh] = v(getattr(m, _LEAK_VAR[leak])[h])
+        sam.at[hh, world] = v(m.exogenous_income[h])
+    for leak in LEAKAGES:
+        sam.at[world, account("out", leak)] = sam.loc[account("out", leak)].sum()
+    # local procurement is bought with outside money: the outside pays for it
+    for g in s.goods:
+        for vil in s.villages:
+            demand = v(m.exogenous_demand[g, vil])
+            if demand:
+                h0 = s.members(vil)[0]
+                sam.at[account("com", g), world] += v(goods_price(m, g, h0)) * demand
+    # net trade with the outside closes the commodity and tradable-factor accounts
+    for acc in [account("com", g) for g in s.goods] + [account("fac", f) for f in s.tradable_factors]:
+        gap = sam.loc[acc].sum() - sam[acc].sum()
+        if gap > 0:
+            sam.at[world, acc] += gap
+        else:
+            sam.at[acc, world] += -gap
+    return sam
+
+
+def net_flows(sam: pd.DataFrame) -> pd.DataFrame:
+    """Express two-way trade cells with the outside as one net cell (row or column), as SAMs store it."""
+    out = sam.copy()
+    world = "out:world"
+    for acc in out.index:
+        if acc == world:
+            continue
+        a, b = out.at[acc, world], out.at[world, acc]
+        if acc.startswith(("com:", "fac:")) and a and b:
+            net = a - b
+            out.at[acc, world], out.at[world, acc] = (net, 0.0) if net > 0 else (0.0, -net)
+    return out
