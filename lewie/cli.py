@@ -61,11 +61,53 @@ def equations_cmd(scenario: Path, fmt: str) -> None:
     click.echo(describe_equations(sim.model, fmt=fmt))
 
 
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+
+
+@click.command("from-workbook")
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for sam.csv, parameters.csv and calibration.log.")
+@click.option("--village", "villages", multiple=True, metavar="NAME=H1,H2",
+              help="Household groups of a village (repeat per village; default: one village with all groups).")
+@click.option("--fixed", multiple=True, required=True, help="Fixed, activity-specific factors (e.g. Land,Capital).")
+@click.option("--labour", multiple=True, required=True, help="Factors households supply (e.g. Labor).")
+@click.option("--inputs", multiple=True, default=(), help="Purchased-input factors bought outside (e.g. Input).")
+@click.option("--gams-compat", is_flag=True, help="Accept what the GAMS code accepts (recorded in the log).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_compat, fmt) -> None:
+    """Calibrate a GAMS LEWIE input WORKBOOK; write its SAM and parameter table."""
+    from lewie.errors import InputError
+    from lewie.sam.io import write_sam
+    from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
+    wb = read_workbook(workbook)
+    vmap: dict[str, list[str]] = {}
+    for spec in villages:
+        if "=" not in spec:
+            raise InputError(f"--village takes NAME=H1,H2, not {spec!r}")
+        name, members = spec.split("=", 1)
+        vmap[name.strip()] = _split((members,))
+    if not vmap:
+        vmap = {"village": list(wb.households)}
+    econ = calibrate_workbook(wb, villages=vmap, fixed_factors=_split(fixed), labour_factors=_split(labour),
+                              input_factors=_split(inputs), gams_compat=gams_compat)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sam_path = write_sam(econ.sam, out_dir / f"sam.{fmt}")
+    par_path = write_parameters(econ.parameters, out_dir / f"parameters.{fmt}")
+    (out_dir / "calibration.log").write_text("\n".join(econ.log) + "\n", encoding="utf-8")
+    click.echo(f"SAM: {len(econ.sam)} accounts, total {econ.sam.to_numpy().sum():,.2f} -> {sam_path}")
+    click.echo(f"parameter table: {len(econ.parameters)} rows -> {par_path}")
+    for line in econ.log:
+        click.echo(f"  note: {line}")
+
+
 def _register_sam_group() -> None:
     try:
         from lewie.sam.cli import sam as sam_group
     except ImportError:  # pragma: no cover - the SAM toolkit is part of the package
         return
+    sam_group.add_command(from_workbook_cmd)
     cli.add_command(sam_group)
 
 

@@ -1,0 +1,1004 @@
+"""Read a GAMS LEWIE input workbook (``gdxxrw`` layout with an ``Index`` sheet) and calibrate it.
+
+The published LEWIE models read their data with ``gdxxrw``: an ``Index`` sheet lists where each
+symbol lives (``Type | Name | Range | rdim | cdim``), ``dset`` rows locate set element lists and a
+``par`` row locates the parameter table ``alldata(var, g, gg, f, h)``: one row per entry, four
+row-label columns and one column per household group. `read_workbook` parses it with the GAMS
+conventions (labels are case-insensitive, the first spelling met in the declared set lists is kept
+for display; an empty cell or an unlisted entry is zero; free-text columns after the household
+columns are ignored).
+
+`calibrate_workbook` then does the GAMS calibration of one draw from the point estimates
+(``4b_Calibration.gms`` of the published code; GAMS names in brackets):
+
+* ``Y = HHexp·HHNum`` [``y_dr``]; ``TROUT = transfout·Y``, ``SAV = savsh·Y``, ``EXPROC = EXPROLES·Y``;
+* ``QC(g,h) = (Y − TROUT − SAV − EXPROC)·eshare(g,h)`` (``emin`` = 0), with the budget shares rescaled
+  to sum to 1 over g, as GAMS does in every draw including draw 0
+  (``eshare_dr = eshare_t / sum(gg, eshare_t)``);
+* ``QP(g,h) = QP_workbook(g,h)·HHNum(h)``; ``ID(g,gg,h) = QP(g,h)·idsh(g,gg,h)`` (activity g buys good gg);
+* ``FD(g,f,h) = (QP − Σ_gg ID)·fshare(g,f,h)`` with the factor shares rescaled to sum to 1 over f,
+  as GAMS does in every draw including draw 0 (``fshare_dr$fshare_t = fshare_t / sum(fa, fshare_t)``),
+  so value added equals the sum of factor payments;
+* fixed factors pay their rent to the household running the activity; the endowment of each labour
+  factor is the labour used in a village split across its groups in proportion to
+  ``wrkagepop·HHNum``; purchased inputs come from outside;
+* exogenous income ``exinc = Y − factor income`` closes each household account (it can be negative).
+
+The result is a lewie SAM (see `lewie.sam.accounts`) with net trade of every commodity and tradable
+factor in the ``out:world`` row or column, plus the Monte Carlo parameter table (point estimates and
+standard errors, in lewie's parameter names) and a log of every normalisation and of every place
+where the published GAMS code would behave differently.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lewie.errors import InputError, did_you_mean
+
+from .accounts import LEAKAGES, account
+
+__all__ = [
+    "WorkbookError", "Workbook", "WorkbookEconomy", "read_workbook", "read_dashboard",
+    "calibrate_workbook", "write_parameters", "read_parameters", "PARAMETER_COLUMNS", "GAMS_PARAMETER",
+]
+
+DATA_COLUMNS = ["var", "good", "good2", "factor", "household", "value"]
+PARAMETER_COLUMNS = ["parameter", "good", "good2", "factor", "household", "value", "se"]
+DASHBOARD_COLUMNS = ["sim", "good", "factor", "household", "value"]
+
+# lewie parameter name -> workbook variable (GAMS row label of alldata)
+GAMS_PARAMETER = {
+    "factor_share": "fshare", "budget_share": "eshare", "savings_rate": "savsh",
+    "transfer_rate": "transfout", "outside_rate": "EXPROLES", "input_share": "idsh",
+}
+# which labels each workbook variable the calibration reads carries (g: good, G: second good, f: factor)
+_SIGNATURE = {
+    "hhnum": "", "hhexp": "", "wrkagepop": "", "savsh": "", "savsh_se": "", "transfout": "",
+    "transfout_se": "", "exproles": "", "exproles_se": "", "eshare": "g", "eshare_se": "g", "emin": "g",
+    "qp": "g", "idsh": "gG", "idsh_se": "gG", "fshare": "gf", "fshare_se": "gf",
+}
+_LABEL_NAMES = {"g": "good", "G": "second good", "f": "factor"}
+_SHARES = ("fshare", "eshare", "savsh", "transfout", "exproles", "idsh")
+_DRAWN = ("fshare", "eshare", "savsh", "transfout")  # have a Monte Carlo distribution in GAMS
+_TOL = 1e-9
+
+
+class WorkbookError(InputError):
+    """A LEWIE input workbook (or dashboard, or parameter table) that cannot be used as it is.
+
+    The message starts with the file and the cell (``Input!G12``) when one is known.
+    """
+
+    def __init__(self, message: str, *, file: object | None = None, cell: str | None = None,
+                 field: str | None = None, label: str | None = None):
+        super().__init__(f"{cell}: {message}" if cell else message, file=file, field=field, label=label)
+        self.cell = cell
+
+
+# ------------------------------------------------------------------------------------------------
+# cells and ranges
+# ------------------------------------------------------------------------------------------------
+def _col_letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(col)
+
+
+def _ref(sheet: str, row: int, col: int) -> str:
+    name = f"'{sheet}'" if any(c in sheet for c in " -!'") else sheet
+    return f"{name}!{_col_letter(col)}{row}"
+
+
+def _label(value) -> str:
+    """A cell as a set label: text stripped, whole numbers without '.0', empty cell ''."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass
+class _Sheets:
+    """The workbook loaded twice: cached values, and formulas (to tell empty from uncalculated)."""
+
+    path: Path
+    values: object
+    formulas: object
+    log: list[str]
+
+    def sheet(self, name: str, *, cell: str | None = None, what: str = ""):
+        names = self.values.sheetnames
+        for n in names:
+            if n.lower() == name.lower():
+                return self.values[n], self.formulas[n]
+        raise WorkbookError(f"{what}sheet '{name}' does not exist{did_you_mean(name, names)}; "
+                            f"sheets: {', '.join(names)}", file=self.path, cell=cell, label=name)
+
+    def number(self, ws, wf, row: int, col: int, *, what: str = "") -> float | None:
+        """A numeric cell: None when empty (GAMS zero), float otherwise; text is an error."""
+        v = ws.cell(row=row, column=col).value
+        ref = _ref(ws.title, row, col)
+        if v is None:
+            f = wf.cell(row=row, column=col).value
+            if isinstance(f, str) and f.startswith("="):
+                raise WorkbookError(f"formula {f} has no stored value{what} (the file was written "
+                                    "without calculating it); open and save it in Excel or LibreOffice",
+                                    file=self.path, cell=ref)
+            return None
+        if isinstance(v, bool) or isinstance(v, (_dt.datetime, _dt.date, _dt.time, _dt.timedelta)):
+            raise WorkbookError(f"expected a number{what}, found {v!r}", file=self.path, cell=ref)
+        if isinstance(v, (int, float)):
+            x = float(v)
+            if not math.isfinite(x):
+                raise WorkbookError(f"number is not finite{what}: {v!r}", file=self.path, cell=ref)
+            return x
+        s = str(v).strip()
+        if s == "":
+            return None
+        try:
+            x = float(s)
+        except ValueError:
+            kind = "an Excel error value" if s.startswith("#") else "text"
+            raise WorkbookError(f"expected a number{what}, found {kind} {s!r}", file=self.path,
+                                cell=ref) from None
+        if not math.isfinite(x):
+            raise WorkbookError(f"number is not finite{what}: {s!r}", file=self.path, cell=ref)
+        self.log.append(f"{ref}: number stored as text {s!r} read as {x:g}")
+        return x
+
+
+def _parse_range(text: str, *, file, cell: str):
+    """'Input!B4' or 'Input!C3:C300' -> (sheet, min_col, min_row, max_col, max_row, single_cell)."""
+    from openpyxl.utils.cell import range_boundaries
+    text = str(text or "").strip()
+    if "!" not in text:
+        raise WorkbookError(f"range '{text}' should be written Sheet!B4 or Sheet!C3:C300", file=file,
+                            cell=cell)
+    sheet, rng = text.rsplit("!", 1)
+    sheet = sheet.strip().strip("'")
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(rng.replace("$", "").upper())
+    except (ValueError, TypeError):
+        raise WorkbookError(f"cannot read range '{text}' (write it as Sheet!B4 or Sheet!C3:C300)",
+                            file=file, cell=cell) from None
+    if None in (min_col, min_row, max_col, max_row):
+        raise WorkbookError(f"range '{text}' must name cells (e.g. Sheet!C3:C300), not whole rows or columns",
+                            file=file, cell=cell)
+    single = (min_col, min_row) == (max_col, max_row)
+    return sheet, min_col, min_row, max_col, max_row, single
+
+
+def _used(ws) -> str:
+    return f"A1:{_col_letter(max(ws.max_column, 1))}{max(ws.max_row, 1)}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the workbook
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Workbook:
+    """A parsed LEWIE input workbook.
+
+    ``households``, ``goods``, ``factors`` keep the order of the declared set lists and the display
+    spelling (the first spelling met in the set lists, in Index order). ``data`` is the parameter table
+    in tidy form (columns var, good, good2, factor, household, value; absent labels are ''), one row per
+    non-empty cell. ``cells`` maps each entry (lower-case labels) to its cell, e.g. ``'Input!F8'``.
+    """
+
+    path: Path
+    households: tuple[str, ...]
+    goods: tuple[str, ...]
+    factors: tuple[str, ...]
+    variables: tuple[str, ...]
+    accounts: tuple[str, ...]
+    data: pd.DataFrame
+    table: str = "alldata"
+    cells: dict[tuple[str, str, str, str, str], str] = field(default_factory=dict, repr=False)
+    row_at: dict[tuple[str, str, str, str], tuple[str, int, int]] = field(default_factory=dict, repr=False)
+    column_at: dict[str, int] = field(default_factory=dict, repr=False)
+    set_ranges: dict[str, str] = field(default_factory=dict, repr=False)
+    log: list[str] = field(default_factory=list, repr=False)
+    _values: dict[tuple[str, str, str, str, str], float] = field(default_factory=dict, repr=False)
+
+    def value(self, var: str, good: str = "", good2: str = "", factor: str = "", *,
+              household: str) -> float:
+        """``alldata(var, good, good2, factor, household)``; an unlisted entry is 0 (GAMS convention)."""
+        return self._values.get(_key(var, good, good2, factor, household), 0.0)
+
+    def cell(self, var: str, good: str = "", good2: str = "", factor: str = "", *,
+             household: str) -> str | None:
+        """The cell of an entry (``'Input!F8'``), also when its row is listed but the cell is empty."""
+        key = _key(var, good, good2, factor, household)
+        if key in self.cells:
+            return self.cells[key]
+        at = self.row_at.get(key[:4])
+        if at is None:
+            return None
+        sheet, row, label_col = at
+        col = self.column_at.get(key[4])
+        return _ref(sheet, row, col if col is not None else label_col)
+
+    def canonical(self, kind: str, label: str, *, cell: str | None = None, file=None) -> str:
+        """Display spelling of a household / good / factor (case-insensitive), else a WorkbookError."""
+        choices = {"household": self.households, "good": self.goods, "factor": self.factors}[kind]
+        for c in choices:
+            if c.lower() == str(label).strip().lower():
+                return c
+        raise WorkbookError(f"{kind} '{label}' is not declared in the workbook's set lists"
+                            f"{did_you_mean(label, choices)}; declared: {', '.join(choices)}",
+                            file=file if file is not None else self.path, cell=cell, label=str(label))
+
+    def entries(self, var: str) -> pd.DataFrame:
+        """Rows of ``data`` for one variable (case-insensitive)."""
+        return self.data[self.data["var"].str.lower() == var.lower()]
+
+
+def _key(var, good, good2, factor, household) -> tuple[str, str, str, str, str]:
+    return tuple(str(x).strip().lower() for x in (var, good, good2, factor, household))  # type: ignore[return-value]
+
+
+@dataclass
+class _IndexEntry:
+    type: str
+    name: str
+    range: str
+    rdim: int
+    cdim: int
+    cell: str  # where the range is written in the Index sheet
+
+
+def _read_index(book: _Sheets) -> list[_IndexEntry]:
+    names = book.values.sheetnames
+    index_name = next((n for n in names if n.lower() == "index"), None)
+    if index_name is None:
+        raise WorkbookError(f"no 'Index' sheet{did_you_mean('Index', names)}: a LEWIE workbook lists where "
+                            "each set and parameter lives in a sheet named Index (rows Type | Name | Range "
+                            f"| rdim | cdim, as gdxxrw reads it); sheets: {', '.join(names)}", file=book.path)
+    ws, wf = book.sheet(index_name)
+    type_col = 1
+    for row in ws.iter_rows():
+        hit = [c.column for c in row if isinstance(c.value, str) and c.value.strip().lower() == "type"]
+        if hit:
+            type_col = hit[0]
+            break
+    entries = []
+    for r in range(1, ws.max_row + 1):
+        kind = _label(ws.cell(row=r, column=type_col).value).lower()
+        if kind not in ("dset", "set", "par"):
+            continue
+        name = _label(ws.cell(row=r, column=type_col + 1).value)
+        rng = _label(ws.cell(row=r, column=type_col + 2).value)
+        dims = []
+        for k in (3, 4):
+            v = book.number(ws, wf, r, type_col + k, what=" (rdim/cdim)")
+            if v is not None and (v < 0 or not float(v).is_integer()):
+                raise WorkbookError(f"rdim/cdim must be a whole number, found {v:g}", file=book.path,
+                                    cell=_ref(ws.title, r, type_col + k))
+            dims.append(int(v or 0))
+        where = _ref(ws.title, r, type_col + 2)
+        if not name:
+            raise WorkbookError(f"{kind} entry without a name", file=book.path,
+                                cell=_ref(ws.title, r, type_col + 1))
+        entries.append(_IndexEntry(kind, name, rng, dims[0], dims[1], where))
+    if not entries:
+        raise WorkbookError("the Index sheet lists no dset or par entries", file=book.path,
+                            cell=f"{ws.title}!A1")
+    return entries
+
+
+def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
+    """Elements (label, cell) of a one-dimensional set list, duplicates (any case) dropped."""
+    sheet, c0, r0, c1, r1, single = _parse_range(e.range, file=book.path, cell=e.cell)
+    ws, _ = book.sheet(sheet, cell=e.cell, what=f"range '{e.range}' of {e.type} '{e.name}': ")
+    across = e.cdim >= 1 and e.rdim == 0
+    if e.rdim > 1 or e.cdim > 1 or (e.rdim and e.cdim):
+        raise WorkbookError(f"{e.type} '{e.name}': only one-dimensional set lists are supported "
+                            f"(rdim {e.rdim}, cdim {e.cdim})", file=book.path, cell=e.cell)
+    if single:  # gdxxrw extends a single cell down (rdim) or right (cdim) to the first empty cell
+        cells = []
+        r, c = r0, c0
+        while r <= ws.max_row and c <= ws.max_column:
+            lab = _label(ws.cell(row=r, column=c).value)
+            if not lab:
+                break
+            cells.append((lab, _ref(ws.title, r, c)))
+            if across:
+                c += 1
+            else:
+                r += 1
+    else:
+        coords = ([(r0, c) for c in range(c0, c1 + 1)] if across else [(r, c0) for r in range(r0, r1 + 1)])
+        cells = [(_label(ws.cell(row=r, column=c).value), _ref(ws.title, r, c)) for r, c in coords]
+        cells = [(lab, ref) for lab, ref in cells if lab]
+    if not cells:
+        raise WorkbookError(f"range '{e.range}' of {e.type} '{e.name}' holds no labels: it points outside "
+                            f"the data (sheet '{ws.title}' has data in {_used(ws)})", file=book.path,
+                            cell=e.cell)
+    seen: dict[str, tuple[str, str]] = {}
+    for lab, ref in cells:
+        seen.setdefault(lab.lower(), (lab, ref))
+    return list(seen.values())
+
+
+def read_workbook(path: str | Path) -> Workbook:
+    """Parse a LEWIE input workbook, driven by its ``Index`` sheet (see the module docstring).
+
+    Raises `WorkbookError` naming the file and the cell for: no Index sheet, a range pointing to a
+    missing sheet or outside the data, text in a numeric cell, duplicate rows (same var/g/gg/f), a
+    household / good / factor used in the table but not declared in the set lists (with a 'did you
+    mean'), and a declared element missing from the all-accounts set ``ac`` when there is one.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError("file not found", file=path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise WorkbookError(f"unsupported workbook type '{path.suffix}' (use .xlsx)", file=path)
+    try:
+        import openpyxl
+        values = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
+    except Exception as exc:  # openpyxl raises many types for unreadable files
+        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
+    log: list[str] = []
+    book = _Sheets(path, values, formulas, log)
+    entries = _read_index(book)
+
+    display: dict[str, str] = {}  # lower -> first spelling met in the declared set lists (Index order)
+    sets: dict[str, list[tuple[str, str]]] = {}
+    set_ranges: dict[str, str] = {}
+    for e in entries:
+        if e.type in ("dset", "set"):
+            elements = _read_set(book, e)
+            sets[e.name.lower()] = elements
+            set_ranges[e.name.lower()] = e.range
+            for lab, _ in elements:
+                display.setdefault(lab.lower(), lab)
+
+    pars = [e for e in entries if e.type == "par"]
+    par = next((e for e in pars if e.name.lower() == "alldata"), None)
+    if par is None:
+        fitting = [e for e in pars if (e.rdim, e.cdim) == (4, 1)]
+        if len(fitting) != 1:
+            raise WorkbookError("the Index sheet has no 'par alldata' entry (a table with rdim 4: var, g, gg, f "
+                                f"and cdim 1: household){did_you_mean('alldata', [e.name for e in pars])}",
+                                file=path)
+        par = fitting[0]
+    if (par.rdim, par.cdim) != (4, 1):
+        raise WorkbookError(f"par '{par.name}' must have rdim 4 (var, g, gg, f) and cdim 1 (household); "
+                            f"the Index says rdim {par.rdim}, cdim {par.cdim}", file=path, cell=par.cell)
+
+    for name, kind in (("g", "good"), ("f", "factor")):
+        if name not in sets:
+            raise WorkbookError(f"the Index sheet declares no set '{name}' ({kind}s): add a dset row giving "
+                                f"the range that lists them", file=path)
+    for lab, _ in sets.get("h", []):
+        display.setdefault(lab.lower(), lab)
+
+    # ---- the parameter table
+    sheet, c0, r0, c1, r1, single = _parse_range(par.range, file=path, cell=par.cell)
+    ws, wf = book.sheet(sheet, cell=par.cell, what=f"range '{par.range}' of par '{par.name}': ")
+    last_row = ws.max_row if single else r1
+    hh_cols: list[tuple[int, str]] = []
+    c = c0 + par.rdim
+    while c <= (ws.max_column if single else c1):
+        lab = _label(ws.cell(row=r0, column=c).value)
+        if not lab:
+            break  # household columns end at the first empty header: later columns are free text
+        hh_cols.append((c, lab))
+        c += 1
+    if not hh_cols:
+        raise WorkbookError(f"range '{par.range}' of par '{par.name}' points outside the data: no household "
+                            f"labels in its header row from {_ref(ws.title, r0, c0 + par.rdim)} rightwards "
+                            f"(sheet '{ws.title}' has data in {_used(ws)})", file=path, cell=par.cell)
+    households_declared = sets.get("h")
+    hh_display: list[tuple[int, str]] = []
+    seen_hh: dict[str, str] = {}
+    for col, lab in hh_cols:
+        ref = _ref(ws.title, r0, col)
+        if households_declared is not None and lab.lower() not in {x.lower() for x, _ in households_declared}:
+            choices = [x for x, _ in households_declared]
+            raise WorkbookError(f"household '{lab}' in the table header is not declared in set h "
+                                f"({set_ranges['h']}){did_you_mean(lab, choices)}; declared: {', '.join(choices)}",
+                                file=path, cell=ref, label=lab)
+        if lab.lower() in seen_hh:
+            raise WorkbookError(f"household '{lab}' has two columns ({seen_hh[lab.lower()]} and {ref})",
+                                file=path, cell=ref, label=lab)
+        seen_hh[lab.lower()] = ref
+        hh_display.append((col, display.setdefault(lab.lower(), lab)))
+
+    goods = [display[lab.lower()] for lab, _ in sets["g"]]
+    factors = [display[lab.lower()] for lab, _ in sets["f"]]
+    households = ([display[lab.lower()] for lab, _ in households_declared] if households_declared is not None
+                  else [lab for _, lab in hh_display])
+    goods_l = {g.lower(): g for g in goods}
+    factors_l = {f.lower(): f for f in factors}
+    for name in ("h", "g", "f"):
+        for lab, ref in sets.get(name, []):
+            if ":" in lab:
+                raise WorkbookError(f"label '{lab}' of set {name} contains ':', which lewie account labels "
+                                    "reserve", file=path, cell=ref, label=lab)
+
+    if "ac" in sets:  # GAMS declares g(ac), f(ac), h(ac): loading an element outside ac is a domain error
+        ac = {lab.lower() for lab, _ in sets["ac"]}
+        for name in ("h", "g", "f"):
+            for lab, ref in sets.get(name, []):
+                if lab.lower() not in ac:
+                    choices = [x for x, _ in sets["ac"]]
+                    raise WorkbookError(f"'{lab}' of set {name} is not in the all-accounts set ac "
+                                        f"({set_ranges['ac']}){did_you_mean(lab, choices)}", file=path,
+                                        cell=ref, label=lab)
+
+    var_display: dict[str, str] = {}
+    for lab, _ in sets.get("var", []):
+        var_display.setdefault(lab.lower(), lab)
+    rows: list[tuple] = []
+    cells: dict[tuple, str] = {}
+    row_at: dict[tuple, tuple[str, int, int]] = {}
+    column_at = {hh.lower(): col for col, hh in hh_display}
+    for r in range(r0 + 1, last_row + 1):
+        raw = [_label(ws.cell(row=r, column=c0 + k).value) for k in range(4)]
+        if not any(raw):
+            for col, _ in hh_display:
+                if book.number(ws, wf, r, col) is not None:
+                    raise WorkbookError("a value in a row with no labels (var, g, gg, f are all empty)",
+                                        file=path, cell=_ref(ws.title, r, col))
+            continue
+        var, g, gg, f = raw
+        if not var:
+            raise WorkbookError(f"row has labels {raw[1:]} but no variable name", file=path,
+                                cell=_ref(ws.title, r, c0))
+        var = var_display.setdefault(var.lower(), var)
+        labels = []
+        for k, (lab, lookup, kind, setname) in enumerate(((g, goods_l, "good", "g"), (gg, goods_l, "good", "g"),
+                                                          (f, factors_l, "factor", "f")), start=1):
+            if lab and lab.lower() not in lookup:
+                choices = list(lookup.values())
+                raise WorkbookError(f"{kind} '{lab}' (row '{var}') is not declared in set {setname} "
+                                    f"({set_ranges[setname]}){did_you_mean(lab, choices)}; declared: "
+                                    f"{', '.join(choices)}", file=path, cell=_ref(ws.title, r, c0 + k), label=lab)
+            labels.append(lookup[lab.lower()] if lab else "")
+        rk = (var.lower(), *(x.lower() for x in labels))
+        here = _ref(ws.title, r, c0)
+        if rk in row_at:
+            desc = ", ".join(x or "''" for x in (var, *labels))
+            first = _ref(*row_at[rk])
+            raise WorkbookError(f"duplicate row ({desc}): also at {first}; GAMS allows one entry per "
+                                "var/g/gg/f", file=path, cell=here, label=var)
+        row_at[rk] = (ws.title, r, c0)
+        for col, hh in hh_display:
+            v = book.number(ws, wf, r, col, what=f" for {var}")
+            if v is None:
+                continue
+            rows.append((var, *labels, hh, v))
+            cells[(*rk, hh.lower())] = _ref(ws.title, r, col)
+    data = pd.DataFrame(rows, columns=DATA_COLUMNS)
+    values_map = {(var.lower(), g.lower(), gg.lower(), f.lower(), h.lower()): v
+                  for var, g, gg, f, h, v in rows}
+    return Workbook(path=path, households=tuple(households), goods=tuple(goods), factors=tuple(factors),
+                    variables=tuple(var_display.values()),
+                    accounts=tuple(display[lab.lower()] for lab, _ in sets.get("ac", [])), data=data,
+                    table=par.name, cells=cells, row_at=row_at, column_at=column_at,
+                    set_ranges=set_ranges, log=log, _values=values_map)
+
+
+# ------------------------------------------------------------------------------------------------
+# the simulation dashboard
+# ------------------------------------------------------------------------------------------------
+_HEADER_NAMES = {"sim": "sim", "simulation": "sim", "scenario": "sim", "g": "good", "good": "good",
+                 "commodity": "good", "activity": "good", "f": "factor", "factor": "factor", "h": "household",
+                 "household": "household", "value": "value", "shock": "value", "amount": "value"}
+
+
+def read_dashboard(path: str | Path, sheet: str = "Sims", *, workbook: Workbook | None = None) -> pd.DataFrame:
+    """Read the shocks of a simulation dashboard: a DataFrame with columns sim, good, factor, household, value.
+
+    Shock rows are ``sim | g | f | h | value`` (the example repeats the sim name after h, in the order of
+    the GAMS parameter ``fsim(g,f,h,sim)``: ``sim | g | f | h | sim | value``). Title lines (a row with
+    no number) are skipped; a header line naming the columns (sim, g, f, h, value) is used when present.
+    With ``workbook`` the labels are checked against its sets and given their display spelling.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError("file not found", file=path)
+    try:
+        import openpyxl
+        values = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
+    except Exception as exc:
+        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
+    book = _Sheets(path, values, formulas, [])
+    ws, wf = book.sheet(sheet)
+    header: dict[str, int] | None = None
+    out: list[tuple] = []
+    where: dict[tuple, str] = {}
+    for r in range(1, ws.max_row + 1):
+        cells = [(c, ws.cell(row=r, column=c).value) for c in range(1, ws.max_column + 1)]
+        cells = [(c, v) for c, v in cells if v is not None and not (isinstance(v, str) and not v.strip())]
+        if not cells:
+            continue
+        numeric = [c for c, v in cells if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if not numeric:
+            names = {c: _HEADER_NAMES.get(_label(v).lower()) for c, v in cells}
+            found = {n: c for c, n in names.items() if n}
+            if {"good", "factor", "household", "value"} <= set(found):
+                header = found
+            continue  # a title or header line
+        if header is not None:
+            labels = {k: _label(ws.cell(row=r, column=c).value) for k, c in header.items() if k != "value"}
+            value = book.number(ws, wf, r, header["value"], what=" (shock value)")
+            if value is None:
+                continue
+            sim = labels.get("sim", "")
+            good, factor, hh = labels["good"], labels["factor"], labels["household"]
+            if not sim:
+                raise WorkbookError("shock row without a simulation name", file=path,
+                                    cell=_ref(ws.title, r, header.get("sim", 1)))
+        else:
+            vcol = cells[-1][0]
+            if vcol not in numeric:
+                raise WorkbookError("a shock row must end with its value", file=path,
+                                    cell=_ref(ws.title, r, vcol))
+            value = float(cells[-1][1])
+            labels_l = [_label(v) for c, v in cells[:-1]]
+            if len(labels_l) == 4:
+                sim, good, factor, hh = labels_l
+            elif len(labels_l) == 5 and labels_l[0].lower() == labels_l[4].lower():
+                sim, good, factor, hh = labels_l[:4]
+            else:
+                raise WorkbookError(f"cannot tell which cells are sim, g, f, h in {labels_l}: a shock row is "
+                                    "sim | g | f | h | value (or sim | g | f | h | sim | value); add a header "
+                                    "line naming the columns", file=path, cell=_ref(ws.title, r, cells[0][0]))
+        if workbook is not None:
+            ref = _ref(ws.title, r, 1)
+            good = workbook.canonical("good", good, cell=ref, file=path)
+            factor = workbook.canonical("factor", factor, cell=ref, file=path)
+            hh = workbook.canonical("household", hh, cell=ref, file=path)
+        key = (sim.lower(), good.lower(), factor.lower(), hh.lower())
+        if key in where:
+            raise WorkbookError(f"duplicate shock ({sim}, {good}, {factor}, {hh}): also in row {where[key]}",
+                                file=path, cell=_ref(ws.title, r, 1))
+        where[key] = str(r)
+        out.append((sim, good, factor, hh, value))
+    if not out:
+        raise WorkbookError(f"sheet '{ws.title}' lists no shocks (rows sim | g | f | h | value)", file=path,
+                            cell=f"{ws.title}!A1")
+    return pd.DataFrame(out, columns=DASHBOARD_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# calibration of one draw
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class WorkbookEconomy:
+    """The calibrated base of one draw: a lewie SAM, the Monte Carlo parameter table, group sizes, a log."""
+
+    sam: pd.DataFrame
+    parameters: pd.DataFrame
+    household_count: pd.Series
+    log: list[str]
+
+
+def _resolve(labels: Iterable[str], choices: tuple[str, ...], kind: str, field_name: str, path) -> list[str]:
+    out = []
+    low = {c.lower(): c for c in choices}
+    for i, lab in enumerate(labels):
+        if str(lab).lower() not in low:
+            raise WorkbookError(f"unknown {kind} '{lab}'{did_you_mean(lab, choices)}; the workbook declares: "
+                                f"{', '.join(choices)}", file=path, field=f"{field_name}[{i}]", label=str(lab))
+        out.append(low[str(lab).lower()])
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], fixed_factors: Iterable[str],
+                       labour_factors: Iterable[str], input_factors: Iterable[str],
+                       gams_compat: bool = False) -> WorkbookEconomy:
+    """Calibrate one draw (the point estimates) exactly as the GAMS code does, as a lewie SAM.
+
+    ``villages`` maps each village to its household groups (every group in exactly one village);
+    ``fixed_factors`` are activity-specific (rent to the group running the activity),
+    ``labour_factors`` are supplied by the households, ``input_factors`` are bought from outside.
+    Labels match the workbook case-insensitively.
+
+    Shares (fshare, eshare, savsh, transfout, EXPROLES, idsh) must lie in [0, 1]: lewie never repairs a
+    share silently, so an estimate outside is an error naming the cell. The GAMS code instead replaces a
+    draw-0 share of fshare/eshare that is ≤ 0 or ≥ 1 by a random draw; with ``gams_compat=True`` such
+    values are accepted as they are and the GAMS behaviour is recorded in the log (the redraw itself is
+    the Monte Carlo module's job). Factor shares are rescaled to sum to 1 over factors and budget shares
+    over goods, as the GAMS code does in every draw; each rescaling is logged.
+    """
+    path = wb.path
+    log: list[str] = list(wb.log)
+    H_all, G, F = wb.households, wb.goods, wb.factors
+
+    def val(var, g="", gg="", f="", *, h):
+        return wb.value(var, g, gg, f, household=h)
+
+    # ---- entries whose labels do not fit what GAMS reads are ignored by GAMS: lewie says so
+    misfits = []
+    for row in wb.data.itertuples(index=False):
+        sig = _SIGNATURE.get(row.var.lower())
+        if sig is None:
+            continue
+        have = {"g": bool(row.good), "G": bool(row.good2), "f": bool(row.factor)}
+        want = {k: (k in sig) for k in have}
+        if have != want:
+            need = ", ".join(_LABEL_NAMES[k] for k in sig) or "no good or factor label"
+            labs = ", ".join(x for x in (row.good, row.good2, row.factor) if x) or "none"
+            misfits.append((row, f"{row.var} takes {need}, but this entry has labels: {labs}"))
+    for row, msg in misfits:
+        ref = wb.cell(row.var, row.good, row.good2, row.factor, household=row.household)
+        if not gams_compat:
+            raise WorkbookError(msg + "; GAMS would silently ignore it", file=path, cell=ref, label=row.var)
+        log.append(f"{ref}: {msg}; ignored, as GAMS does")
+    bad_keys = {(r.var.lower(), r.good.lower(), r.good2.lower(), r.factor.lower(), r.household.lower())
+                for r, _ in misfits}
+
+    # ---- villages and household groups
+    village_of: dict[str, str] = {}
+    for v, members in villages.items():
+        for h in _resolve(members, H_all, "household group", f"villages.{v}", path):
+            if h in village_of:
+                raise WorkbookError(f"household group '{h}' is in villages '{village_of[h]}' and '{v}'",
+                                    file=path, field=f"villages.{v}", label=h)
+            village_of[h] = v
+    has_data = {h: bool(((wb.data["household"] == h) & (wb.data["value"] != 0)
+                         & (wb.data["var"].str.lower() != "hhnum")).any()) for h in H_all}
+    H = []
+    for h in H_all:
+        n = val("HHNum", h=h)
+        if not has_data[h]:
+            log.append(f"household group '{h}' has no data: left out of the SAM")
+            continue
+        if n <= 0:
+            ref = wb.cell("HHNum", household=h) or f"{wb.table}(HHNum, {h})"
+            raise WorkbookError(f"household group '{h}' has data but no count: HHNum is "
+                                f"{'blank' if n == 0 else _fmt(n)} (it must be the number of households the "
+                                "group represents)", file=path, cell=ref, label=h)
+        if h not in village_of:
+            raise WorkbookError(f"household group '{h}' is in no village; list it under villages "
+                                f"(villages given: {', '.join(villages) or 'none'})", file=path,
+                                field="villages", label=h)
+        H.append(h)
+    count = pd.Series({h: val("HHNum", h=h) for h in H}, name="household_count", dtype=float)
+
+    # ---- factor classes
+    classes: dict[str, str] = {}
+    for kind, labels in (("fixed", fixed_factors), ("labour", labour_factors), ("input", input_factors)):
+        for f in _resolve(list(labels), F, "factor", f"{kind}_factors", path):
+            if f in classes:
+                raise WorkbookError(f"factor '{f}' is listed as both {classes[f]} and {kind}", file=path,
+                                    field=f"{kind}_factors", label=f)
+            classes[f] = kind
+
+    # ---- range of shares and standard errors
+    problems = []
+    for row in wb.data.itertuples(index=False):
+        var = row.var.lower()
+        key = (var, row.good.lower(), row.good2.lower(), row.factor.lower(), row.household.lower())
+        if key in bad_keys or row.household not in H:
+            continue
+        ref = wb.cells[key]
+        desc = f"{row.var}({', '.join(x for x in (row.good, row.good2, row.factor, row.household) if x)})"
+        if var.endswith("_se") and var[:-3] in _SHARES and row.value < 0:
+            problems.append((ref, f"{desc} = {_fmt(row.value)} is a negative standard error"))
+            continue
+        if var not in _SHARES:
+            continue
+        x = row.value
+        se = wb.value(row.var + "_se", row.good, row.good2, row.factor, household=row.household)
+        se_ref = wb.cell(row.var + "_se", row.good, row.good2, row.factor, household=row.household)
+        if 0 <= x <= 1:
+            if x == 1 and var in ("fshare", "eshare") and gams_compat:
+                log.append(f"{ref}: {desc} = 1: GAMS redraws draw-0 shares >= 1 from N(1, {_fmt(se)}) until "
+                           "inside (0, 1) before rescaling the shares to sum to 1")
+            continue
+        if var in _DRAWN and se > 0:
+            around = (f"its standard error {_fmt(se)} ({se_ref}) means a redraw can land inside, so it can "
+                      "be drawn around")
+        elif var in _DRAWN:
+            around = "it has no standard error, so it cannot be drawn around"
+        else:
+            around = "GAMS never redraws it, so it cannot be drawn around"
+        if not gams_compat:
+            problems.append((ref, f"{desc} = {_fmt(x)} is a share outside [0, 1]; {around}"))
+            continue
+        if var in ("fshare", "eshare"):
+            what = (f"replaces it in draw 0 by draws from N({_fmt(x)}, {_fmt(se)}) until one lands inside "
+                    "(0, 1), then rescales the shares" if se > 0 else
+                    f"would redraw it forever in draw 0 (N({_fmt(x)}, 0) never lands inside (0, 1))")
+        elif var in ("savsh", "transfout"):
+            what = ("would loop forever in draw 0: its draw-0 redraw loop for savsh/transfout never redraws")
+        else:
+            what = "uses it as given (no redraw)"
+        log.append(f"{ref}: {desc} = {_fmt(x)} is outside [0, 1]; accepted (gams_compat): GAMS {what}; "
+                   "the SAM uses the point estimate, the Monte Carlo module does the redraw")
+    if problems:
+        first, _ = problems[0]
+        more = "; ".join(f"{ref}: {msg}" for ref, msg in problems[1:10])
+        raise WorkbookError(problems[0][1] + ("" if len(problems) == 1 else f"; also {more}")
+                            + ("" if len(problems) <= 10 else f"; and {len(problems) - 10} more")
+                            + ". lewie does not repair shares; fix the workbook (or pass gams_compat=True to "
+                            "accept it and leave the GAMS redraw to the Monte Carlo module)",
+                            file=path, cell=first)
+
+    def get(var, g="", gg="", f="", *, h):
+        return 0.0 if _key(var, g, gg, f, h) in bad_keys else val(var, g, gg, f, h=h)
+
+    # ---- households: income and spending
+    Y, rates, qc = {}, {}, {}
+    for h in H:
+        n = count[h]
+        Y[h] = get("HHexp", h=h) * n
+        if Y[h] <= 0:
+            raise WorkbookError(f"household group '{h}' has no expenditure: HHexp is {_fmt(get('HHexp', h=h))} "
+                                "(income Y = HHexp·HHNum)", file=path,
+                                cell=wb.cell("HHexp", household=h), label=h)
+        rates[h] = {"savings": get("savsh", h=h), "transfers": get("transfout", h=h),
+                    "spending": get("EXPROLES", h=h)}
+        local_share = 1 - sum(rates[h].values())
+        if local_share < 0:
+            raise WorkbookError(f"household group '{h}': savsh + transfout + EXPROLES = {_fmt(1 - local_share)} "
+                                "exceeds 1, leaving a negative amount to spend locally (GAMS loops forever here)",
+                                file=path, cell=wb.cell("savsh", household=h), label=h)
+        if rates[h]["transfers"] > 0.1:
+            log.append(f"{wb.cell('transfout', household=h)}: transfout({h}) = {_fmt(rates[h]['transfers'])} > 0.1: "
+                       "the GAMS code aborts here ('household spends over 10% of income on transfers')")
+        if local_share < 0.5:
+            log.append(f"household group '{h}': share of income spent locally {_fmt(local_share)} < 0.5: "
+                       "the GAMS code aborts here (its 'smallzoi' check)")
+        es = {g: get("eshare", g, h=h) for g in G}
+        total = sum(es.values())
+        if total <= 0:
+            raise WorkbookError(f"household group '{h}' has no budget shares (eshare) summing above 0",
+                                file=path, cell=wb.cell("eshare", household=h), label=h)
+        if abs(total - 1) > _TOL:
+            log.append(f"eshare(·, {h}) sums to {_fmt(total)}: rescaled to 1, as GAMS does "
+                       "(eshare_dr = eshare / sum(g, eshare))")
+        for g in G:
+            emin = get("emin", g, h=h)
+            if emin:
+                log.append(f"{wb.cell('emin', g, household=h)}: emin({g}, {h}) = {_fmt(emin)} ignored: the GAMS "
+                           "calibration sets emin = 0")
+            if es[g]:
+                qc[g, h] = Y[h] * local_share * es[g] / total
+
+    # ---- production
+    qp, ids, fds = {}, {}, {}
+    for h in H:
+        for g in G:
+            q = get("QP", g, h=h) * count[h]
+            if q == 0:
+                continue
+            if q < 0:
+                raise WorkbookError(f"QP({g}, {h}) = {_fmt(q / count[h])} is negative", file=path,
+                                    cell=wb.cell("QP", g, household=h), label=g)
+            qp[g, h] = q
+            for gg in G:
+                s = get("idsh", g, gg, h=h)
+                if s:
+                    ids[g, gg, h] = q * s
+            va = q - sum(ids.get((g, gg, h), 0.0) for gg in G)
+            if va <= 0:
+                raise WorkbookError(f"activity {g} of '{h}': intermediate input shares idsh({g}, ·, {h}) sum to "
+                                    f"{_fmt(1 - va / q)} >= 1, leaving no value added", file=path,
+                                    cell=wb.cell("idsh", g, household=h) or wb.cell("QP", g, household=h), label=g)
+            fs = {f: get("fshare", g, "", f, h=h) for f in F}
+            total = sum(fs.values())
+            if total <= 0:
+                raise WorkbookError(f"activity {g} of '{h}' has output (QP) but no factor shares (fshare)",
+                                    file=path, cell=wb.cell("QP", g, household=h), label=g)
+            if abs(total - 1) > _TOL:
+                log.append(f"fshare({g}, ·, {h}) sums to {_fmt(total)}: rescaled to 1, as GAMS does "
+                           "(fshare_dr = fshare / sum(f, fshare)), so value added = sum of factor payments")
+            for f in F:
+                if fs[f]:
+                    fds[g, f, h] = va * fs[f] / total
+    # factor shares of households or goods with no output are kept in the parameter table only
+    used_factors = [f for f in F if any(k[1] == f for k in fds)]
+    for f in used_factors:
+        if f not in classes:
+            where_used = next(f"{g}/{h}" for g, ff, h in fds if ff == f)
+            raise WorkbookError(f"factor '{f}' is used (e.g. by {where_used}) but is not classified: list it in "
+                                "fixed_factors, labour_factors or input_factors", file=path,
+                                field="factors", label=f)
+
+    # ---- factor endowments
+    endow: dict[tuple[str, str], float] = {}
+    for f in used_factors:
+        if classes[f] == "fixed":
+            for h in H:
+                rent = sum(v for (g, ff, hh), v in fds.items() if ff == f and hh == h)
+                if rent:
+                    endow[f, h] = rent
+        elif classes[f] == "labour":
+            zone_total = sum(v for (g, ff, hh), v in fds.items() if ff == f)
+            for v in villages:
+                members = [h for h in H if village_of[h] == v]
+                used = sum(val_ for (g, ff, hh), val_ in fds.items() if ff == f and hh in members)
+                total = zone_total if gams_compat else used
+                weights = {h: get("wrkagepop", h=h) * count[h] for h in members}
+                wsum = sum(weights.values())
+                if total and wsum <= 0:
+                    raise WorkbookError(f"village '{v}' uses {f} but none of its groups has working-age members "
+                                        "(wrkagepop), so its labour endowment cannot be split", file=path,
+                                        cell=wb.cell("wrkagepop", household=members[0]) if members else None,
+                                        label=v)
+                for h in members:
+                    if weights[h] and total:
+                        endow[f, h] = total * weights[h] / wsum
+            if len(villages) > 1:
+                log.append(f"labour endowment of {f}: " + (
+                    "gams_compat: each village's share (wrkagepop·HHNum) is applied to the labour used in the "
+                    "whole zone, as the GAMS code does (endow = shfl·sum((hh,g), FD)), so the zone supplies "
+                    f"{len(villages)}× the labour it uses" if gams_compat else
+                    "the labour used in each village is split across its groups (the reference rule); the GAMS "
+                    "code applies the village shares to the zone-wide total instead (gams_compat=True)"))
+
+    # ---- the SAM
+    acts = [(g, h) for g in G for h in H if (g, h) in qp]
+    goods_used = [g for g in G if any(k[0] == g for k in qp) or any(k[0] == g for k in qc)
+                  or any(k[1] == g for k in ids)]
+    for g in G:
+        if g not in goods_used:
+            log.append(f"good '{g}' is declared but has no output, consumption or input use: left out of the SAM")
+    labels = ([account("act", g, h) for g, h in acts] + [account("com", g) for g in goods_used]
+              + [account("fac", f) for f in used_factors] + [account("hh", h) for h in H]
+              + [account("out", o) for o in ("world", *LEAKAGES)])
+    sam = pd.DataFrame(0.0, index=pd.Index(labels, name="row"), columns=pd.Index(labels, name="column"))
+    world = account("out", "world")
+    for g, h in acts:
+        a = account("act", g, h)
+        sam.at[a, account("com", g)] = qp[g, h]
+    for (g, gg, h), v in ids.items():
+        sam.at[account("com", gg), account("act", g, h)] += v
+    for (g, f, h), v in fds.items():
+        sam.at[account("fac", f), account("act", g, h)] += v
+    for (f, h), v in endow.items():
+        sam.at[account("hh", h), account("fac", f)] += v
+    for (g, h), v in qc.items():
+        sam.at[account("com", g), account("hh", h)] += v
+    exinc = {}
+    for h in H:
+        hh = account("hh", h)
+        for leak in LEAKAGES:
+            sam.at[account("out", leak), hh] = rates[h][leak] * Y[h]
+        exinc[h] = Y[h] - sam.loc[hh].sum()
+        sam.at[hh, world] = exinc[h]
+        if exinc[h] < 0:
+            log.append(f"exogenous income of '{h}' is negative ({_fmt(exinc[h])}): factor income exceeds "
+                       "income Y = HHexp·HHNum (GAMS keeps it)")
+    for leak in LEAKAGES:
+        sam.at[world, account("out", leak)] = sam.loc[account("out", leak)].sum()
+    for acc in [account("com", g) for g in goods_used] + [account("fac", f) for f in used_factors
+                                                           if classes[f] != "fixed"]:
+        gap = sam.loc[acc].sum() - sam[acc].sum()  # receipts minus payments
+        if gap > 0:
+            sam.at[world, acc] += gap  # imports
+        else:
+            sam.at[acc, world] += -gap  # exports
+    rows = sam.sum(axis=1)
+    cols = sam.sum(axis=0)
+    scale = max(1.0, float(np.abs(sam.to_numpy()).max()))
+    off = (rows - cols).abs()
+    if (off > 1e-9 * scale).any():  # cannot happen: every account is closed above
+        raise AssertionError(f"workbook SAM does not balance: {off[off > 1e-9 * scale].to_dict()}")
+
+    params = _parameter_table(wb, H, bad_keys, log)
+    counts = pd.DataFrame([("household_count", "", "", "", h, float(count[h]), 0.0) for h in H],
+                          columns=PARAMETER_COLUMNS)
+    params = pd.concat([params, counts], ignore_index=True)
+    return WorkbookEconomy(sam=sam, parameters=params, household_count=count, log=log)
+
+
+def _parameter_table(wb: Workbook, H: list[str], bad_keys: set, log: list[str]) -> pd.DataFrame:
+    """Point estimates and standard errors of the shares GAMS draws or uses, in lewie's names.
+
+    Values are the workbook's point estimates as given (not rescaled): the Monte Carlo module draws
+    around them and rescales each draw, as the GAMS code does.
+    """
+    out = []
+    for name, var in GAMS_PARAMETER.items():
+        est = wb.entries(var)
+        ses = wb.entries(var + "_se")
+        keys: dict[tuple, list[float]] = {}
+        for df, k in ((est, 0), (ses, 1)):
+            for r in df.itertuples(index=False):
+                if r.household not in H:
+                    continue
+                if (r.var.lower(), r.good.lower(), r.good2.lower(), r.factor.lower(), r.household.lower()) in bad_keys:
+                    continue
+                keys.setdefault((r.good, r.good2, r.factor, r.household), [0.0, 0.0])[k] = r.value
+        for (g, gg, f, h), (v, se) in keys.items():
+            if v == 0 and se == 0:
+                continue
+            if v == 0:
+                log.append(f"{var}({', '.join(x for x in (g, gg, f, h) if x)}) has a standard error "
+                           f"({_fmt(se)}) but no estimate: GAMS draws around 0 for it without correcting "
+                           "a negative draw")
+            out.append((name, g, gg, f, h, v, se))
+    return pd.DataFrame(out, columns=PARAMETER_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# parameter table I/O
+# ------------------------------------------------------------------------------------------------
+PARAMETER_SHEET = "parameters"
+
+
+def write_parameters(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a parameter-distribution table to CSV or XLSX (sheet ``parameters``)."""
+    path = Path(path)
+    missing = [c for c in PARAMETER_COLUMNS if c not in df.columns]
+    if missing:
+        raise WorkbookError(f"parameter table lacks columns {missing}", file=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df[PARAMETER_COLUMNS]
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        out.to_excel(path, sheet_name=PARAMETER_SHEET, index=False)
+    elif path.suffix.lower() == ".csv":
+        out.to_csv(path, index=False)
+    else:
+        raise WorkbookError(f"unsupported parameter table type '{path.suffix}' (use .csv or .xlsx)", file=path)
+    return path
+
+
+def read_parameters(path: str | Path) -> pd.DataFrame:
+    """Read a parameter-distribution table written by `write_parameters` (or by hand).
+
+    Columns parameter, good, good2, factor, household, value, se; empty labels are '', an empty se is 0.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError("file not found", file=path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            raw = pd.read_excel(path, sheet_name=PARAMETER_SHEET, dtype=object)
+        elif path.suffix.lower() == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            raise WorkbookError(f"unsupported parameter table type '{path.suffix}' (use .csv or .xlsx)",
+                                file=path)
+    except WorkbookError:
+        raise
+    except Exception as exc:
+        raise WorkbookError(f"cannot read parameter table: {exc}", file=path) from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    for c in PARAMETER_COLUMNS:
+        if c not in raw.columns:
+            raise WorkbookError(f"parameter table has no column '{c}'{did_you_mean(c, raw.columns)}; "
+                                f"expected {', '.join(PARAMETER_COLUMNS)}", file=path, field=c)
+    known = tuple(GAMS_PARAMETER) + ("household_count",)
+    rows = []
+    for i, r in enumerate(raw[PARAMETER_COLUMNS].itertuples(index=False), start=2):
+        labs = ["" if (x is None or (isinstance(x, float) and math.isnan(x))) else _label(x) for x in r[:5]]
+        if labs[0] not in known:
+            raise WorkbookError(f"unknown parameter '{labs[0]}'{did_you_mean(labs[0], known)}; valid: "
+                                f"{', '.join(known)}", file=path, field=f"row {i}.parameter", label=labs[0])
+        nums = []
+        for name, x in zip(("value", "se"), r[5:]):
+            if x is None or (isinstance(x, float) and math.isnan(x)) or (isinstance(x, str) and not x.strip()):
+                if name == "value":
+                    raise WorkbookError("empty value", file=path, field=f"row {i}.value")
+                nums.append(0.0)
+                continue
+            try:
+                nums.append(float(x))
+            except (TypeError, ValueError):
+                raise WorkbookError(f"{name} is not a number: {x!r}", file=path, field=f"row {i}.{name}") from None
+        if nums[1] < 0:
+            raise WorkbookError(f"negative standard error {nums[1]:g}", file=path, field=f"row {i}.se")
+        rows.append((*labs, *nums))
+    return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
