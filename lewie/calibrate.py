@@ -25,6 +25,7 @@ GAMS_NAMES = {
     "village_net_trade": "vmsfix", "zone_net_trade": "zmsfix", "village_factor_trade": "vfmsfix",
     "zone_factor_trade": "zfmsfix", "input_budget": "pibudget", "world_price": "PZ (fixed)",
     "world_wage": "WZ (fixed)", "cpi_weight": "base budget share in CPI", "exogenous_demand": "—", "outside_price": "— (1 in GAMS)",
+    "in_kind": "—",
 }
 RATE_OF = {"savings": "savings_rate", "transfers": "transfer_rate", "spending": "outside_rate"}
 
@@ -112,6 +113,7 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     p["village_factor_trade"] = {(f, v): vfms[f, v] for f in s.factors_at("village") for v in s.villages}
     p["zone_factor_trade"] = {f: sum(vfms[f, v] for v in s.villages) for f in s.factors_at("zone")}
     p["exogenous_demand"] = {(g, v): 0.0 for g in G for v in s.villages}
+    p["in_kind"] = {(g, h): 0.0 for g in G for h in H}  # goods received in kind (in-kind transfers)
     p["outside_price"] = 1.0
     _check_priced_markets(cal, s)
 

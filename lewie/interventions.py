@@ -1,64 +1,309 @@
-"""Interventions as changes to the model's parameters (pure: base parameters in, new values out)."""
+"""Interventions as changes to the model's parameters (pure: base parameters in, new values out).
+
+Each intervention is first resolved against the economy into an `Effect`: additive changes and
+multiplicative factors on named parameters, its cost and its direct beneficiaries. A variant's
+parameters are the base values with the effects of its interventions combined (`apply`):
+``new = base × Π factors + Σ changes``. How each kind maps to the model (GAMS names in brackets):
+
+- ``cash_transfer``: the amount is added to the groups' exogenous income [exinc]; with
+  ``input_budget_share`` σ, σ × amount is also added to the group's purchased-input budgets
+  [pibudget], split in proportion to the base budgets.
+- ``in_kind_transfer``: the goods (quantity Q at base prices) are received from outside. A household
+  that consumes goods it would otherwise have bought buys that much less (in-kind receipts are
+  infra-marginal, as in LEWIE studies), so what it consumes is worth its value at the local price in
+  cash plus that quantity of extra supply in its village; the resold share s is extra village supply
+  too, less the resale cost τ lost in transit, its revenue going to the household. Both parts land
+  in the model's ``in_kind[g, h] = Q·(1 − s·τ)``: it adds ``PH·in_kind`` to the household's income
+  [Y] and ``in_kind`` to its marketed surplus [HMS]. For a good priced outside, an in-kind transfer
+  with no resale cost is exactly a cash transfer of its value.
+- ``productivity``: total factor productivity [pshift] of the activity × (1 + change).
+- ``factor_endowment``: units added to the activity's fixed factor [fixfac] (base rent 1); the result
+  must stay positive (an activity cannot lose all of a fixed factor).
+- ``input_budget``: the amount is added to the purchased-input budgets [pibudget] of the activities,
+  in proportion to the base budgets.
+- ``labour_supply``: units added to the groups' endowment of a tradable factor [hfsupzero], which
+  then responds to the wage like the rest of their supply.
+- ``local_procurement``: an exogenous demand for the good [exogenous_demand], paid for from outside,
+  placed in the villages of the sellers in proportion to their base output of the good. Within a
+  village the market is one market, so buying from some groups raises the price every seller there
+  gets. A good priced outside does not respond to local demand: its procurement only changes trade.
+
+Amounts for several groups: ``amount_per_household`` × each group's number of households (the
+parameter table's ``household_count`` rows); a total ``amount`` is split by ``shares``, or, for
+factor endowments, input budgets and labour, in proportion to the base quantities it adds to.
+"""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from .calibrate import Calibration
-from .errors import InputError
+from .errors import InputError, unknown_label
+from .scenario import scenario_error
+
+log = logging.getLogger("lewie")
 
 
-def shocked_parameters(interventions, cal: Calibration, *, file=None) -> dict[str, dict]:
-    """New values of every parameter the interventions change, keyed by parameter and index.
+@dataclass(frozen=True)
+class Effect:
+    """One intervention resolved against an economy."""
 
-    Interventions add up: two transfers to one group raise its exogenous income by both amounts.
-    """
-    delta: dict[str, dict] = defaultdict(lambda: defaultdict(float))
+    name: str
+    kind: str
+    add: dict[str, dict] = field(default_factory=dict)  # parameter -> index -> additive change
+    scale: dict[str, dict] = field(default_factory=dict)  # parameter -> index -> multiplicative factor
+    cost: float = 0.0  # the multipliers' denominator
+    beneficiaries: tuple[str, ...] = ()  # household groups that receive something directly
+
+
+class _Ctx:
+    """Where an intervention sits (for errors naming the file, the key, its line and the intervention)."""
+
+    def __init__(self, i: int, name: str, file):
+        self.i, self.name, self.file = i, name, file
+
+    def error(self, message: str, key: str | None = None, label: str | None = None) -> InputError:
+        field_ = f"interventions[{self.i}]" + (f".{key}" if key else "")
+        return scenario_error(message, file=self.file, field=field_, label=label, intervention=self.name)
+
+
+def check_labels(interventions, structure, *, file=None, names=None) -> None:
+    """Every good, activity, factor and household an intervention names exists in the economy."""
+    s = structure
+    names = names or [getattr(itv, "name", None) or itv.kind for itv in interventions]
+    activities = tuple(dict.fromkeys(g for g, _ in s.activities))
     for i, itv in enumerate(interventions):
-        field = f"interventions[{i}]"
-        if itv.kind == "cash_transfer":
-            _cash_transfer(itv, cal, delta, file=file, field=field)
-        else:  # pragma: no cover - the schema admits only known kinds
-            raise InputError(f"unknown intervention kind '{itv.kind}'", file=file, field=field)
-    return {name: {k: cal.params[name][k] + d for k, d in changes.items()} for name, changes in delta.items()}
+        ctx = _Ctx(i, names[i], file)
+        for j, h in enumerate(getattr(itv, "households", None) or []):
+            if h not in s.households:
+                raise ctx.error(unknown_label("household", h, s.households), f"households[{j}]", h)
+        if hasattr(itv, "good") and itv.good not in s.goods:
+            raise ctx.error(unknown_label("good", itv.good, s.goods), "good", itv.good)
+        if hasattr(itv, "activity") and itv.activity not in activities:
+            raise ctx.error(unknown_label("activity", itv.activity, activities), "activity", itv.activity)
+        for j, g in enumerate(getattr(itv, "activities", None) or []):
+            if g not in activities:
+                raise ctx.error(unknown_label("activity", g, activities), f"activities[{j}]", g)
+        if hasattr(itv, "factor") and itv.factor not in s.factors:
+            raise ctx.error(unknown_label("factor", itv.factor, s.factors), "factor", itv.factor)
 
 
-def transfer_split(itv, file=None, field=None) -> dict[str, float]:
-    """How a transfer's amount is shared among its household groups."""
-    if itv.shares is not None:
-        total = sum(itv.shares.values())
-        if total <= 0:
-            raise InputError("shares must not all be zero", file=file, field=f"{field}.shares")
-        return {h: itv.shares[h] / total for h in itv.households}
-    if len(itv.households) > 1:
-        raise InputError("a transfer to several household groups needs 'shares' saying how the amount "
-                         "is split among them", file=file, field=f"{field}.shares")
-    return {itv.households[0]: 1.0}
+def resolve(itv, cal: Calibration, *, i: int = 0, name: str | None = None,
+            household_count: Mapping[str, float] | None = None, file=None) -> Effect:
+    """The parameter changes, cost and beneficiaries of one intervention in this economy."""
+    name = name or getattr(itv, "name", None) or itv.kind
+    ctx = _Ctx(i, name, file)
+    fn = _KINDS.get(itv.kind)
+    if fn is None:  # pragma: no cover - the schema admits only known kinds
+        raise ctx.error(f"unknown intervention kind '{itv.kind}'", "kind")
+    add: dict[str, dict] = defaultdict(lambda: defaultdict(float))
+    scale: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: 1.0))
+    value = fn(itv, cal, add, scale, ctx, household_count or {})
+    cost = itv.cost if itv.cost is not None else value
+    return Effect(name=name, kind=itv.kind, add={k: dict(v) for k, v in add.items()},
+                  scale={k: dict(v) for k, v in scale.items()}, cost=float(cost),
+                  beneficiaries=tuple(getattr(itv, "households", None) or ()))
 
 
-def _cash_transfer(itv, cal, delta, *, file, field) -> None:
-    for h, share in transfer_split(itv, file, field).items():
-        amount = itv.amount * share
-        delta["exogenous_income"][h] += amount
-        if itv.input_budget_share:
-            budgets = {k: v for k, v in cal.params["input_budget"].items() if k[2] == h}
-            if not budgets:
-                raise InputError(f"input_budget_share is set but household '{h}' has no budget-constrained "
-                                 "inputs (see [input_budget])", file=file, field=f"{field}.input_budget_share")
-            base = sum(budgets.values())
-            for k, b in budgets.items():
-                delta["input_budget"][k] += itv.input_budget_share * amount * b / base
+def resolve_all(interventions, cal: Calibration, *, household_count=None, file=None, names=None) -> list[Effect]:
+    names = names or [None] * len(interventions)
+    return [resolve(itv, cal, i=i, name=names[i], household_count=household_count, file=file)
+            for i, itv in enumerate(interventions)]
+
+
+def apply(effects, cal: Calibration, *, file=None, where: str | None = None) -> dict[str, dict]:
+    """New values of every parameter the effects change: ``base × Π factors + Σ changes``.
+
+    Effects combine: two transfers to one group raise its exogenous income by both amounts; two
+    productivity gains multiply. The combined fixed factors must stay positive.
+    """
+    add: dict[str, dict] = defaultdict(lambda: defaultdict(float))
+    scale: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: 1.0))
+    by: dict[tuple, list[str]] = defaultdict(list)
+    for e in effects:
+        for name, changes in e.add.items():
+            for k, d in changes.items():
+                add[name][k] += d
+                by[name, k].append(e.name)
+        for name, factors in e.scale.items():
+            for k, f in factors.items():
+                scale[name][k] *= f
+                by[name, k].append(e.name)
+    out: dict[str, dict] = {}
+    for name in list(scale) + [n for n in add if n not in scale]:
+        keys = list(dict.fromkeys(list(scale.get(name, {})) + list(add.get(name, {}))))
+        base = cal.params[name]
+        out[name] = {k: base[k] * scale[name][k] + add[name][k] for k in keys}
+    for k, v in out.get("fixed_factor", {}).items():
+        if not v > 0:
+            g, f, h = k
+            raise scenario_error(
+                f"interventions {sorted(set(by['fixed_factor', k]))} leave activity '{g}' of household "
+                f"'{h}' with {v:g} units of fixed factor '{f}' (base {cal.params['fixed_factor'][k]:g}); "
+                "an activity cannot lose all of a fixed factor", file=file, field=where, label=f)
+    return out
+
+
+def shocked_parameters(interventions, cal: Calibration, *, household_count=None, file=None) -> dict[str, dict]:
+    """New values of every parameter the interventions, applied together, change."""
+    return apply(resolve_all(interventions, cal, household_count=household_count, file=file), cal, file=file)
 
 
 def beneficiaries(interventions) -> list[str]:
-    """Household groups that receive something directly."""
+    """Household groups that receive something directly (file order)."""
     out: list[str] = []
     for itv in interventions:
-        for h in getattr(itv, "households", []) or []:
+        for h in getattr(itv, "households", None) or []:
             if h not in out:
                 out.append(h)
     return out
 
 
-def intervention_cost(interventions) -> float:
-    """The multipliers' denominator: each intervention's cost, defaulting to the value transferred."""
-    return float(sum(i.cost if i.cost is not None else i.amount for i in interventions))
+# ------------------------------------------------------------------------------------------------
+# one function per kind: fill `add` / `scale`, return the value transferred (the default cost)
+# ------------------------------------------------------------------------------------------------
+def _totals(itv, ctx: _Ctx, counts: Mapping[str, float], weights: Mapping[str, float] | None = None
+            ) -> dict[str, float]:
+    """The amount each household group gets."""
+    hh = itv.households
+    if itv.amount_per_household is not None:
+        missing = [h for h in hh if h not in counts]
+        if missing:
+            raise ctx.error(f"amount_per_household needs the number of households of group(s) {missing}: give "
+                            "a parameter table ('parameters') with a 'household_count' row for each",
+                            "amount_per_household", missing[0])
+        return {h: itv.amount_per_household * counts[h] for h in hh}
+    if itv.shares is not None:
+        total = sum(itv.shares.values())
+        return {h: itv.amount * itv.shares[h] / total for h in hh}
+    if len(hh) == 1:
+        return {hh[0]: itv.amount}
+    if weights is None:  # pragma: no cover - the schema requires shares here
+        raise ctx.error("a total amount for several groups needs 'shares'", "shares")
+    total = sum(weights.get(h, 0.0) for h in hh)
+    if total <= 0:
+        raise ctx.error("nothing to split the amount by: the groups have no base quantity; give 'shares'",
+                        "shares")
+    return {h: itv.amount * weights.get(h, 0.0) / total for h in hh}
+
+
+def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
+    totals = _totals(itv, ctx, counts)
+    for h, amount in totals.items():
+        add["exogenous_income"][h] += amount
+        if itv.input_budget_share:
+            budgets = {k: v for k, v in cal.params["input_budget"].items() if k[2] == h}
+            if not budgets:
+                raise ctx.error(f"input_budget_share is set but household '{h}' has no budget-constrained "
+                                "inputs (see [input_budget])", "input_budget_share", h)
+            base = sum(budgets.values())
+            for k, b in budgets.items():
+                add["input_budget"][k] += itv.input_budget_share * amount * b / base
+    return sum(totals.values())
+
+
+def _in_kind_transfer(itv, cal, add, scale, ctx, counts) -> float:
+    totals = _totals(itv, ctx, counts)
+    kept = 1.0 - itv.resold_share * itv.resale_cost  # share of the goods not lost in resale
+    for h, q in totals.items():
+        add["in_kind"][itv.good, h] += q * kept
+    return sum(totals.values())
+
+
+def _productivity(itv, cal, add, scale, ctx, counts) -> float:
+    for j, h in enumerate(itv.households):
+        if (itv.activity, h) not in cal.params["tfp"]:
+            runs = [hh for g, hh in cal.params["tfp"] if g == itv.activity]
+            raise ctx.error(f"household '{h}' does not run activity '{itv.activity}' (it is run by {runs})",
+                            f"households[{j}]", h)
+        scale["tfp"][itv.activity, h] *= 1.0 + itv.change
+    return 0.0
+
+
+def _factor_endowment(itv, cal, add, scale, ctx, counts) -> float:
+    g, f = itv.activity, itv.factor
+    fixed = cal.params["fixed_factor"]
+    if f in cal.structure.tradable_factors:
+        raise ctx.error(f"factor '{f}' is tradable (listed under [markets]); add to a household's supply of it "
+                        "with kind = \"labour_supply\"", "factor", f)
+    for j, h in enumerate(itv.households):
+        if (g, f, h) not in fixed:
+            users = [hh for gg, ff, hh in fixed if (gg, ff) == (g, f)]
+            raise ctx.error(f"activity '{g}' of household '{h}' uses no '{f}' in the SAM, so the model has no "
+                            f"rent for it (groups using '{f}' in '{g}': {users})", f"households[{j}]", h)
+    totals = _totals(itv, ctx, counts, {h: fixed[g, f, h] for h in itv.households})
+    for h, units in totals.items():
+        new = fixed[g, f, h] + units
+        if not new > 0:
+            key = "amount_per_household" if itv.amount_per_household is not None else "amount"
+            raise ctx.error(f"activity '{g}' of household '{h}' would be left with {new:g} units of fixed factor "
+                            f"'{f}' (base {fixed[g, f, h]:g}); an activity cannot lose all of a fixed factor",
+                            key, f)
+        add["fixed_factor"][g, f, h] += units
+    return max(0.0, sum(totals.values()))
+
+
+def _input_budget(itv, cal, add, scale, ctx, counts) -> float:
+    budgets = cal.params["input_budget"]
+    uses = {k: b for k, b in budgets.items() if k[0] in itv.activities and k[2] in itv.households}
+    for j, h in enumerate(itv.households):
+        if not any(k[2] == h for k in uses):
+            raise ctx.error(f"household '{h}' has no budget-constrained inputs in activities {itv.activities} "
+                            "(see [input_budget])", f"households[{j}]", h)
+    for j, g in enumerate(itv.activities):
+        if not any(k[0] == g for k in uses):
+            raise ctx.error(f"activity '{g}' has no budget-constrained inputs for households {itv.households} "
+                            "(see [input_budget])", f"activities[{j}]", g)
+    per_h = {h: sum(b for k, b in uses.items() if k[2] == h) for h in itv.households}
+    totals = _totals(itv, ctx, counts, per_h)
+    for k, b in uses.items():
+        add["input_budget"][k] += totals[k[2]] * b / per_h[k[2]]
+    return sum(totals.values())
+
+
+def _labour_supply(itv, cal, add, scale, ctx, counts) -> float:
+    f = itv.factor
+    endow = cal.params["labour_endowment"]
+    if f not in cal.structure.tradable_factors:
+        raise ctx.error(f"factor '{f}' is a fixed, activity-specific factor; add units of it with "
+                        "kind = \"factor_endowment\"", "factor", f)
+    for j, h in enumerate(itv.households):
+        if (f, h) not in endow:
+            have = [hh for ff, hh in endow if ff == f]
+            raise ctx.error(f"household '{h}' has no endowment of '{f}' in the SAM (row hh:{h}, column fac:{f}), "
+                            f"so the model has no supply of it to add to (groups supplying '{f}': {have})",
+                            f"households[{j}]", h)
+    totals = _totals(itv, ctx, counts, {h: endow[f, h] for h in itv.households})
+    for h, units in totals.items():
+        add["labour_endowment"][f, h] += units
+    return sum(totals.values())
+
+
+def _local_procurement(itv, cal, add, scale, ctx, counts) -> float:
+    s = cal.structure
+    g = itv.good
+    sellers = itv.households or list(s.households)
+    output = {h: cal.levels["production"].get((g, h), 0.0) for h in sellers}
+    total = sum(output.values())
+    if not total > 0:
+        who = f"households {itv.households}" if itv.households else "the local economy"
+        raise ctx.error(f"nobody in {who} produces '{g}', so it cannot be bought locally", "good", g)
+    if itv.households:
+        for j, h in enumerate(itv.households):
+            if output[h] <= 0:
+                raise ctx.error(f"household '{h}' does not produce '{g}'", f"households[{j}]", h)
+    if s.market_level[g] == "world":
+        log.warning("intervention '%s': '%s' is priced outside, so buying it locally changes only trade with "
+                    "the outside", ctx.name, g)
+    for v in s.villages:
+        share = sum(output[h] for h in sellers if s.village_of[h] == v) / total
+        if share:
+            add["exogenous_demand"][g, v] += itv.amount * share
+    return itv.amount
+
+
+_KINDS = {"cash_transfer": _cash_transfer, "in_kind_transfer": _in_kind_transfer, "productivity": _productivity,
+          "factor_endowment": _factor_endowment, "input_budget": _input_budget, "labour_supply": _labour_supply,
+          "local_procurement": _local_procurement}

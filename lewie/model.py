@@ -52,7 +52,7 @@ PARAMETERS = {
     "world_price": "world_goods", "world_wage": "world_factors",
     "village_net_trade": "village_goods_v", "zone_net_trade": "zone_goods",
     "village_factor_trade": "village_factors_v", "zone_factor_trade": "zone_factors",
-    "exogenous_demand": "goods_v", "outside_price": None,
+    "exogenous_demand": "goods_v", "in_kind": "goods_h", "outside_price": None,
 }
 
 
@@ -196,8 +196,10 @@ def _equations(m, s) -> None:
     def income(m, h):
         rents = sum(m.rent[g, f, hh] * m.factor_demand[g, f, hh] for g, f, hh in m.fixed_uses if hh == h)
         wages = sum(factor_price(m, f, hh) * m.labour_supply[f, hh] for f, hh in m.labour_pairs if hh == h)
-        return m.income[h] == rents + wages + m.exogenous_income[h]
-    C("eq_income", m.households, income, "full income = rents + wages + exogenous income [Y]")
+        in_kind = sum(m.price_household[g, h] * m.in_kind[g, h] for g in m.goods)
+        return m.income[h] == rents + wages + m.exogenous_income[h] + in_kind
+    C("eq_income", m.households, income,
+      "full income = rents + wages + exogenous income + goods received in kind at local prices [Y]")
     C("eq_cpi", m.households,
       lambda m, h: m.cpi[h] == sum(m.cpi_weight[g, h] * m.price_household[g, h] for g in consumed.get(h, []))
       + (m.transfer_rate[h] + m.savings_rate[h] + m.outside_rate[h]) * m.outside_price,
@@ -215,8 +217,9 @@ def _equations(m, s) -> None:
         supply = m.production[g, h] if (g, h) in m.activities else 0.0
         demand = m.consumption[g, h] if (g, h) in m.consumption_pairs else 0.0
         inputs = sum(m.intermediate_demand[a, g, h] for a in buyers_of.get((g, h), []))
-        return m.household_surplus[g, h] == supply - demand - inputs
-    C("eq_household_surplus", m.goods_h, household_surplus, "household marketed surplus [HMS]")
+        return m.household_surplus[g, h] == supply + m.in_kind[g, h] - demand - inputs
+    C("eq_household_surplus", m.goods_h, household_surplus,
+      "household marketed surplus; goods received in kind add to the household's supply [HMS]")
     C("eq_village_surplus", m.goods_v,
       lambda m, g, v: m.village_surplus[g, v] == sum(m.household_surplus[g, h] for h in members[v])
       - m.exogenous_demand[g, v],

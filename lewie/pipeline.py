@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,13 @@ import xarray as xr
 
 from . import __version__
 from .calibrate import Calibration, calibrate
-from .errors import CalibrationError, SolveError, StageError
-from .interventions import beneficiaries, intervention_cost, shocked_parameters
+from .errors import CalibrationError, InputError, SolveError, StageError, unknown_label
+from .interventions import Effect, apply, check_labels, resolve_all
 from .model import build_model
-from .results import snapshot, to_dataset
+from .results import add_variant_info, snapshot, to_dataset
 from .scenario import Scenario, load_scenario
 from .social_accounts import net_flows, sam_from_model
-from .structure import Structure, build_structure
+from .structure import Structure, build_structure, sam_sets
 from .verify import format_residuals, residual_table, verify
 
 log = logging.getLogger("lewie")
@@ -51,18 +52,28 @@ def check_base(model: pyo.Block, sam: pd.DataFrame, structure: Structure, *, tol
 
 
 class Simulation:
-    """One scenario taken through the stages; each stage checks that the one before it has run."""
+    """One scenario taken through the stages; each stage checks that the one before it has run.
+
+    Every variant is solved from the calibrated base with one built model: its parameters and
+    variables are reset to the base before each variant, so a variant's result does not depend on
+    which variants ran before it.
+    """
 
     def __init__(self, scenario: Scenario | str | Path, *, solver: str = "newton"):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.solver = solver
         self.stage = "new"
         self.sam: pd.DataFrame | None = None
+        self.parameters: pd.DataFrame | None = None
+        self.household_count: dict[str, float] = {}
         self.structure: Structure | None = None
         self.calibration: Calibration | None = None
         self.model: pyo.ConcreteModel | None = None
-        self.states: dict[str, dict] = {}
-        self.solve_info: dict = {}
+        self.effects: list[Effect] = []
+        self.shocks: dict[str, dict] = {}  # variant -> parameter -> index -> value
+        self.states: dict[str, dict] = {}  # 'base' -> snapshot
+        self.solutions: dict[str, dict] = {}  # variant -> snapshot of its solution
+        self.solve_info: dict[str, dict] = {}  # variant -> solver outcome
 
     def _require(self, stage: str, doing: str) -> None:
         if _ORDER.index(self.stage) < _ORDER.index(stage):
@@ -70,21 +81,41 @@ class Simulation:
 
     def load(self) -> "Simulation":
         from lewie.sam.io import read_sam
-        self.sam = read_sam(self.scenario.sam)
+        sc = self.scenario
+        if sc.workbook is not None:
+            raise InputError("economies given as a GAMS workbook cannot be run directly yet: convert it with "
+                             "`lewie sam from-workbook` and give 'sam' and 'parameters'", file=sc.source,
+                             field="workbook")
+        self.sam = read_sam(sc.sam)
+        if sc.parameters is not None:
+            from lewie.sam.workbook import read_parameters
+            self.parameters = read_parameters(sc.parameters)
         self.stage = "loaded"
         return self
 
     def validate(self) -> "Simulation":
         self._require("loaded", "validate")
         from lewie.sam import check_sam
-        check_sam(self.sam, file=self.scenario.sam).raise_if_errors(self.scenario.sam)
-        self.structure = build_structure(self.sam, self.scenario, sam_file=self.scenario.sam)
+        sc = self.scenario
+        check_sam(self.sam, file=sc.sam).raise_if_errors(sc.sam)
+        check_labels(sc.interventions, SimpleNamespace(**sam_sets(self.sam)), file=sc.source,
+                     names=sc.intervention_names())
+        self.structure = build_structure(self.sam, sc, sam_file=sc.sam)
+        self.household_count = _household_counts(self.parameters, self.structure, sc.parameters)
         self.stage = "validated"
         return self
 
     def calibrate(self) -> "Simulation":
+        """Calibrate, then resolve every intervention and variant against the economy (so a bad
+        intervention is reported before anything is solved)."""
         self._require("validated", "calibrate")
+        sc = self.scenario
         self.calibration = calibrate(self.sam, self.structure)
+        self.effects = resolve_all(sc.interventions, self.calibration, household_count=self.household_count,
+                                   file=sc.source, names=sc.intervention_names())
+        self.shocks = {v: apply([self.effects[i] for i in idx], self.calibration, file=sc.source,
+                                where=f"variants.{v}" if sc.variants is not None else "interventions")
+                       for v, idx in sc.variant_map().items()}
         self.stage = "calibrated"
         return self
 
@@ -98,32 +129,53 @@ class Simulation:
         self.stage = "built"
         return self
 
-    def solve(self) -> "Simulation":
+    def reset(self) -> None:
+        """Put the model back at the calibrated base: parameters any variant changes, and every variable."""
+        m, cal = self.model, self.calibration
+        for name in {n for shock in self.shocks.values() for n in shock}:
+            comp = m.find_component(name)
+            for k in {k for shock in self.shocks.values() for k in shock.get(name, {})}:
+                comp[k] = cal.params[name][k]
+        for name, values in cal.levels.items():
+            comp = m.find_component(name)
+            for k, v in values.items():
+                comp[k].set_value(v)
+
+    def solve(self, variants: list[str] | None = None) -> "Simulation":
+        """Solve each variant (default: all, in file order) from the base and verify its solution."""
         self._require("built", "solve")
         from lewie.solvers import get_backend
         backend = get_backend(self.solver)
-        changes = shocked_parameters(self.scenario.interventions, self.calibration, file=self.scenario.source)
-        for name, values in changes.items():
-            comp = self.model.find_component(name)
-            for k, v in values.items():
-                comp[k] = v
-        result = backend.solve(self.model)
-        self.solve_info = {"solver": backend.name, "solver_status": result.status.value,
-                           "solver_iterations": int(result.iterations), "solver_message": result.message}
-        if not result.status.ok:
-            table = residual_table(self.model)
-            raise SolveError(f"{self.scenario.source or self.scenario.name}: solver '{backend.name}' did not "
-                             f"converge ({result.status.value}: {result.message}); worst equations:\n"
-                             + format_residuals(table), report=table)
-        table = verify(self.model, tol=SOLUTION_TOL, what=f"the {backend.name} solution")
-        self.solve_info["max_relative_residual"] = float(table["relative"].iloc[0]) if len(table) else 0.0
-        self.states["simulated"] = snapshot(self.model, self.structure)
+        names = list(self.shocks) if variants is None else variants
+        for v in names:
+            if v not in self.shocks:
+                raise InputError(unknown_label("variant", v, self.shocks))
+        where = self.scenario.source or self.scenario.name
+        for v in names:
+            self.reset()
+            for name, values in self.shocks[v].items():
+                comp = self.model.find_component(name)
+                for k, val in values.items():
+                    comp[k] = val
+            result = backend.solve(self.model)
+            info = {"solver": backend.name, "status": result.status.value,
+                    "iterations": int(result.iterations), "message": result.message}
+            if not result.status.ok:
+                table = residual_table(self.model)
+                raise SolveError(f"{where}: variant '{v}': solver '{backend.name}' did not converge "
+                                 f"({result.status.value}: {result.message}); worst equations:\n"
+                                 + format_residuals(table), report=table)
+            table = verify(self.model, tol=SOLUTION_TOL, what=f"variant '{v}': the {backend.name} solution")
+            info["max_relative_residual"] = float(table["relative"].iloc[0]) if len(table) else 0.0
+            self.solutions[v] = snapshot(self.model, self.structure)
+            self.solve_info[v] = info
         self.stage = "solved"
         return self
 
     def report(self) -> xr.Dataset:
         self._require("solved", "report results")
         sc = self.scenario
+        infos = list(self.solve_info.values())
         attrs = {
             "title": sc.name,
             "lewie_version": __version__,
@@ -132,11 +184,31 @@ class Simulation:
             "scenario_json": sc.model_dump_json(),
             "sam_file": str(sc.sam),
             "sam_sha256": _sha256(sc.sam),
-            "intervention_cost": intervention_cost(sc.interventions),
-            "beneficiaries": ",".join(beneficiaries(sc.interventions)),
-            **self.solve_info,
+            "parameters_file": str(sc.parameters) if sc.parameters else "",
+            "solver": infos[0]["solver"] if infos else self.solver,
+            "solver_status": "converged",  # a variant that fails raises
+            "solver_iterations": int(sum(i["iterations"] for i in infos)),
+            "max_relative_residual": float(max((i["max_relative_residual"] for i in infos), default=0.0)),
         }
-        return to_dataset(self.structure, self.states, attrs)
+        ds = to_dataset(self.structure, self.states["base"], self.solutions, attrs)
+        variant_map = {v: self.scenario.variant_map()[v] for v in self.solutions}
+        return add_variant_info(ds, self.effects, variant_map, self.solve_info)
+
+
+def _household_counts(parameters: pd.DataFrame | None, s: Structure, file) -> dict[str, float]:
+    """Number of households of each group, from the parameter table's ``household_count`` rows."""
+    if parameters is None:
+        return {}
+    out: dict[str, float] = {}
+    for r in parameters[parameters["parameter"] == "household_count"].itertuples():
+        if r.household not in s.households:
+            raise InputError(unknown_label("household", r.household, s.households), file=file,
+                             field="household_count", label=r.household)
+        if not float(r.value) > 0:
+            raise InputError(f"household_count of '{r.household}' is {r.value}; it must be positive", file=file,
+                             field="household_count", label=r.household)
+        out[r.household] = float(r.value)
+    return out
 
 
 def _sha256(path) -> str:
@@ -146,7 +218,12 @@ def _sha256(path) -> str:
         return ""
 
 
-def run(scenario: Scenario | str | Path, *, solver: str = "newton") -> xr.Dataset:
-    """Load, validate, calibrate (checking the base), build, solve and report one scenario."""
+def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: list[str] | None = None
+        ) -> xr.Dataset:
+    """Load, validate, calibrate (checking the base), build, solve every variant and report one scenario.
+
+    The Dataset has a ``variant`` dim (the scenario's variants in file order; one variant 'all'
+    when the scenario has no [variants]).
+    """
     sim = Simulation(scenario, solver=solver)
-    return sim.load().validate().calibrate().build().solve().report()
+    return sim.load().validate().calibrate().build().solve(variants).report()

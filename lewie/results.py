@@ -1,5 +1,6 @@
-"""Results as an xarray Dataset whose dims are the model's sets (household, good, factor, village)
-and ``state`` (base, simulated). Derived quantities live in `lewie.analysis` as functions.
+"""Results as an xarray Dataset whose dims are the model's sets (household, good, factor, village),
+``variant`` (the scenario's named sets of interventions) and ``state`` (base, simulated), plus the
+``intervention`` dim of the variant metadata. Derived quantities live in `lewie.analysis` as functions.
 """
 from __future__ import annotations
 
@@ -53,26 +54,24 @@ def _coords(s: Structure) -> dict:
             "village": list(s.villages), "input_good": list(s.goods)}
 
 
-def to_dataset(s: Structure, states: dict[str, dict], attrs: dict) -> xr.Dataset:
-    """Assemble snapshots (one per state) into a Dataset with a ``state`` dim."""
+def _state_arrays(s: Structure, snaps: list[dict]) -> dict[str, tuple]:
+    """Output variables of a list of snapshots: name -> (dims, array with a leading snapshot axis, attrs)."""
     coords = _coords(s)
-    state_names = list(states)
-    data_vars = {}
+    out = {}
     for out_name, (comp, dims, long_name, units) in OUTPUTS.items():
-        shape = (len(state_names),) + tuple(len(coords[d]) for d in dims)
-        fill = 0.0 if out_name in _ZERO_WHEN_ABSENT else np.nan
-        arr = np.full(shape, fill)
+        shape = (len(snaps),) + tuple(len(coords[d]) for d in dims)
+        arr = np.full(shape, 0.0 if out_name in _ZERO_WHEN_ABSENT else np.nan)
         pos = [{lab: i for i, lab in enumerate(coords[d])} for d in dims]
-        for si, st in enumerate(state_names):
-            for key, val in states[st][comp].items():
+        for si, snap in enumerate(snaps):
+            for key, val in snap[comp].items():
                 key = key if isinstance(key, tuple) else (key,)
                 arr[(si,) + tuple(p[k] for p, k in zip(pos, key))] = val
-        data_vars[out_name] = (("state",) + dims, arr, {"long_name": long_name, "units": units})
+        out[out_name] = (dims, arr, {"long_name": long_name, "units": units})
     # prices and wages by village: what a household of that village pays or earns
-    price = np.full((len(state_names), len(s.goods), len(s.villages)), np.nan)
-    wage = np.full((len(state_names), len(s.factors), len(s.villages)), np.nan)
-    for si, st in enumerate(state_names):
-        ph = states[st]["price_household"]
+    price = np.full((len(snaps), len(s.goods), len(s.villages)), np.nan)
+    wage = np.full((len(snaps), len(s.factors), len(s.villages)), np.nan)
+    for si, snap in enumerate(snaps):
+        ph = snap["price_household"]
         for vi, v in enumerate(s.villages):
             h0 = s.members(v)[0] if s.members(v) else None
             for gi, g in enumerate(s.goods):
@@ -80,17 +79,70 @@ def to_dataset(s: Structure, states: dict[str, dict], attrs: dict) -> xr.Dataset
                     price[si, gi, vi] = ph[g, h0]
             for fi, f in enumerate(s.factors):
                 if f in s.tradable_factors:
-                    wage[si, fi, vi] = states[st]["wages"][f, v]
-    data_vars["price"] = (("state", "good", "village"), price, {"long_name": "market price", "units": "index (base = 1)"})
-    data_vars["wage"] = (("state", "factor", "village"), wage, {"long_name": "wage of a tradable factor", "units": "index (base = 1)"})
+                    wage[si, fi, vi] = snap["wages"][f, v]
+    out["price"] = (("good", "village"), price, {"long_name": "market price", "units": "index (base = 1)"})
+    out["wage"] = (("factor", "village"), wage, {"long_name": "wage of a tradable factor", "units": "index (base = 1)"})
+    return out
+
+
+def to_dataset(s: Structure, base: dict, solutions: dict[str, dict], attrs: dict) -> xr.Dataset:
+    """Assemble the base and each variant's solution into a Dataset with dims ``variant`` (the
+    variants, in order) and ``state`` (base, simulated); the base is the same for every variant."""
+    variants = list(solutions)
+    data_vars = {}
+    for name, (dims, arr, a) in _state_arrays(s, [base] + [solutions[v] for v in variants]).items():
+        b = np.broadcast_to(arr[:1], (len(variants),) + arr.shape[1:])
+        data_vars[name] = (("variant", "state") + dims, np.stack([b, arr[1:]], axis=1), a)
     hv = [s.village_of[h] for h in s.households]
-    ds = xr.Dataset(data_vars, coords={**coords, "state": state_names, "household_village": ("household", hv)})
+    ds = xr.Dataset(data_vars, coords={**_coords(s), "variant": variants, "state": ["base", "simulated"],
+                                       "household_village": ("household", hv)})
+    ds["variant"].attrs = {"long_name": "programme variant (a named set of interventions)"}
     ds["household_village"].attrs = {"long_name": "village of the household group"}
     ds["market_level"] = ("good", [s.market_level[g] for g in s.goods])
     ds["market_level"].attrs = {"long_name": "market level at which the good clears"}
     ds["factor_market_level"] = ("factor", [s.market_level.get(f, "fixed") for f in s.factors])
     ds["factor_market_level"].attrs = {"long_name": "market level of a tradable factor, or 'fixed'"}
     ds.attrs.update(attrs)
+    return ds
+
+
+def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]], solve_info: dict) -> xr.Dataset:
+    """What each variant is: its interventions, cost, direct beneficiaries and solver outcome.
+
+    ``intervention`` is a dim (the scenario's interventions, in file order); ``includes(variant,
+    intervention)`` says which a variant combines; ``cost(variant)`` is the multipliers' denominator;
+    ``beneficiary(variant, household)`` marks the groups that receive something directly.
+    """
+    variants = [str(v) for v in ds["variant"].values]
+    households = [str(h) for h in ds["household"].values]
+    names = [e.name for e in effects]
+    includes = np.zeros((len(variants), len(effects)), dtype=bool)
+    for vi, v in enumerate(variants):
+        includes[vi, variant_map[v]] = True
+    icost = np.array([e.cost for e in effects], dtype=float)
+    benef = np.zeros((len(variants), len(households)), dtype=bool)
+    for vi, v in enumerate(variants):
+        for i in variant_map[v]:
+            for h in effects[i].beneficiaries:
+                benef[vi, households.index(h)] = True
+    ds = ds.assign_coords(intervention=("intervention", names))
+    ds["intervention"].attrs = {"long_name": "intervention (scenario name, or its kind)"}
+    ds["intervention_kind"] = ("intervention", [e.kind for e in effects])
+    ds["intervention_kind"].attrs = {"long_name": "kind of intervention"}
+    ds["intervention_cost"] = ("intervention", icost)
+    ds["intervention_cost"].attrs = {"long_name": "cost of the intervention", "units": CURRENCY}
+    ds["includes"] = (("variant", "intervention"), includes)
+    ds["includes"].attrs = {"long_name": "the variant includes the intervention"}
+    ds["cost"] = ("variant", includes.astype(float) @ icost if len(effects) else np.zeros(len(variants)))
+    ds["cost"].attrs = {"long_name": "cost of the variant's interventions (the multipliers' denominator)",
+                        "units": CURRENCY}
+    ds["beneficiary"] = (("variant", "household"), benef)
+    ds["beneficiary"].attrs = {"long_name": "the household group receives something directly"}
+    ds["solver_iterations"] = ("variant", np.array([solve_info[v]["iterations"] for v in variants], dtype=np.int64))
+    ds["solver_iterations"].attrs = {"long_name": "solver iterations"}
+    ds["max_relative_residual"] = ("variant", np.array([solve_info[v]["max_relative_residual"] for v in variants]))
+    ds["max_relative_residual"].attrs = {"long_name": "worst relative residual of the verified solution",
+                                         "units": "1"}
     return ds
 
 
@@ -108,7 +160,7 @@ def wage_snapshot(model: pyo.Block, s: Structure) -> dict:
     return out
 
 
-__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "to_dataset", "wage_snapshot"]
+__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "to_dataset", "add_variant_info", "wage_snapshot"]
 
 
 def save_results(ds: xr.Dataset, path) -> "Path":

@@ -1,19 +1,25 @@
 """Scenario files: TOML, validated by pydantic (unknown keys are errors), paths relative to the file.
 
-A scenario names the economy (a SAM), the household → village map, the market level at which each
-good and tradable factor clears, the labour supply elasticity and the interventions. Labels are
-checked against the economy later (`lewie.structure.build_structure`), where the economy is known.
+A scenario names the economy (a SAM, with an optional parameter table, or a GAMS LEWIE workbook), the
+household → village map, the market level at which each good and tradable factor clears, the labour
+supply elasticity, purchased-input budget constraints, Monte Carlo settings, the interventions and
+named variants (lists of interventions run side by side). Labels are checked against the economy
+later (`lewie.structure.build_structure`, `lewie.interventions`), where the economy is known.
+
+Every error names the file, the key, its line where it can be found, and the closest valid label.
 """
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import InputError, did_you_mean
+from .errors import InputError, did_you_mean, unknown_label
+
+DEFAULT_VARIANT = "all"  # the one variant of a scenario without [variants]: every intervention
 
 
 class _Strict(BaseModel):
@@ -51,56 +57,191 @@ class InputBudget(_Strict):
     households: list[str] | None = None
 
 
+class MonteCarlo(_Strict):
+    """Monte Carlo settings: ``draws`` parameter draws besides the point estimates, and the seed."""
+
+    draws: int = Field(default=0, ge=0, description="Number of random parameter draws (0: point estimates only).")
+    seed: int = Field(default=0, description="Seed of the random number generator.")
+
+
+# ------------------------------------------------------------------------------------------------
+# interventions
+# ------------------------------------------------------------------------------------------------
 class _Intervention(_Strict):
-    cost: float | None = Field(default=None, ge=0, description="Multiplier denominator; defaults to the value transferred.")
+    name: str | None = Field(default=None, min_length=1,
+                             description="Unique name; required when the scenario has [variants].")
+    cost: float | None = Field(default=None, ge=0,
+                               description="Multipliers' denominator; defaults to the value transferred.")
 
 
-class CashTransfer(_Intervention):
-    """Cash from outside the local economy, added to the beneficiaries' exogenous income.
+class _Amount(_Intervention):
+    """An amount for one or several household groups: ``amount`` (a total, split by ``shares``) or
+    ``amount_per_household`` (× each group's number of households, from the parameter table)."""
 
-    ``amount`` is the total (SAM units), shared among the listed groups in proportion to their base
-    income unless ``shares`` says otherwise. ``input_budget_share`` of it relaxes the purchased-input
-    budget constraint of the beneficiaries.
-    """
-
-    kind: Literal["cash_transfer"]
     households: list[str] = Field(min_length=1)
-    amount: float = Field(ge=0)
-    shares: dict[str, float] | None = None
-    input_budget_share: float = Field(default=0.0, ge=0, le=1)
+    amount: float | None = Field(default=None, ge=0, description="Total amount (SAM units).")
+    amount_per_household: float | None = Field(
+        default=None, ge=0, description="Amount per household, times each group's number of households.")
+    shares: dict[str, float] | None = Field(
+        default=None, description="Weights splitting a total ``amount`` among the groups (normalised to sum to 1).")
+
+    # a total ``amount`` for several groups needs ``shares`` (no base quantity to split it by)
+    _split_needs_shares: ClassVar[bool] = True
 
     @model_validator(mode="after")
-    def _shares_cover_households(self):
+    def _one_amount(self):
+        if (self.amount is None) == (self.amount_per_household is None):
+            raise ValueError("give exactly one of 'amount' (a total) and 'amount_per_household'")
         if self.shares is not None:
-            missing = set(self.households) - set(self.shares)
-            extra = set(self.shares) - set(self.households)
+            if self.amount is None:
+                raise ValueError("'shares' split a total 'amount'; with 'amount_per_household' each group "
+                                 "gets the amount per household times its number of households")
+            missing = [h for h in self.households if h not in self.shares]
+            extra = [h for h in self.shares if h not in self.households]
             if missing or extra:
-                raise ValueError(f"shares must name exactly the households {self.households}")
+                raise ValueError(f"shares must name exactly the households {self.households} "
+                                 f"(missing {missing}, extra {extra})")
             if any(s < 0 for s in self.shares.values()):
                 raise ValueError("shares must be non-negative")
+            if sum(self.shares.values()) <= 0:
+                raise ValueError("shares must not all be zero")
+        elif (self._split_needs_shares and self.amount is not None and len(self.households) > 1):
+            raise ValueError("a total 'amount' for several household groups needs 'shares' saying how it is "
+                             "split among them (or give 'amount_per_household')")
+        if len(set(self.households)) != len(self.households):
+            raise ValueError(f"households are listed twice: {self.households}")
         return self
 
 
-Intervention = Annotated[Union[CashTransfer], Field(discriminator="kind")]
+class CashTransfer(_Amount):
+    """Cash from outside the local economy, added to the beneficiaries' exogenous income.
+
+    ``input_budget_share`` of it also relaxes the beneficiaries' purchased-input budget constraint
+    (see [input_budget]). Cost defaults to the amount.
+    """
+
+    kind: Literal["cash_transfer"]
+    input_budget_share: float = Field(default=0.0, ge=0, le=1)
+
+
+class InKindTransfer(_Amount):
+    """Goods from outside the local economy (``amount``: their value at base prices).
+
+    The households consume them or resell ``resold_share`` locally, losing ``resale_cost`` (a share)
+    of what they resell. Cost defaults to the amount.
+    """
+
+    kind: Literal["in_kind_transfer"]
+    good: str
+    resold_share: float = Field(default=0.0, ge=0, le=1)
+    resale_cost: float = Field(default=0.0, ge=0, le=1)
+
+
+class Productivity(_Intervention):
+    """A proportional change in the total factor productivity of an activity of the households
+    (``change = 0.05``: +5%). Transfers no value, so ``cost`` is required."""
+
+    kind: Literal["productivity"]
+    activity: str
+    households: list[str] = Field(min_length=1)
+    change: float = Field(gt=-1)
+    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+
+
+class FactorEndowment(_Amount):
+    """Units of a fixed factor (land, a fish pond, livestock, capital) added to an activity of the
+    households, at base rent 1; negative when a unit moves from one activity to another. A total
+    ``amount`` for several groups is split in proportion to their base endowments unless ``shares``
+    says otherwise. Cost defaults to the amount (0 for a negative amount)."""
+
+    kind: Literal["factor_endowment"]
+    activity: str
+    factor: str
+    amount: float | None = Field(default=None, description="Total units added (may be negative).")
+    amount_per_household: float | None = Field(default=None, description="Units per household (may be negative).")
+    _split_needs_shares: ClassVar[bool] = False
+
+
+class InputBudgetChange(_Amount):
+    """Money added to the purchased-input budget of the households' ``activities`` (see
+    [input_budget]), split in proportion to the base budgets unless ``shares`` says how among the
+    groups. Cost defaults to the amount."""
+
+    kind: Literal["input_budget"]
+    activities: list[str] = Field(min_length=1)
+    _split_needs_shares: ClassVar[bool] = False
+
+
+class LabourSupplyChange(_Amount):
+    """Units of a tradable factor (labour) added to the households' endowment, e.g. new residents.
+    A total ``amount`` for several groups is split in proportion to their base endowments unless
+    ``shares`` says otherwise. Transfers no value, so ``cost`` is required."""
+
+    kind: Literal["labour_supply"]
+    factor: str
+    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+    _split_needs_shares: ClassVar[bool] = False
+
+
+class LocalProcurement(_Intervention):
+    """A good bought locally with money from outside the local economy (``amount``: base-price value),
+    e.g. school feeding buying beans from local farmers; optionally only from some household groups.
+    Cost defaults to the amount."""
+
+    kind: Literal["local_procurement"]
+    good: str
+    amount: float = Field(ge=0)
+    households: list[str] | None = Field(default=None, min_length=1,
+                                         description="Sellers (default: every group that produces the good).")
+
+
+INTERVENTION_KINDS = (CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
+                      LabourSupplyChange, LocalProcurement)
+Intervention = Annotated[Union[INTERVENTION_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]
+_INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in INTERVENTION_KINDS}
 
 
 class Scenario(_Strict):
-    """One scenario: an economy, its closure and the interventions to simulate."""
+    """One scenario: an economy, its closure, the interventions and the variants to simulate."""
 
     name: str
-    sam: Path
+    sam: Path | None = Field(default=None, description="The economy's SAM (CSV or XLSX).")
+    parameters: Path | None = Field(default=None, description="Parameter table (household counts, standard errors).")
+    workbook: Path | None = Field(default=None, description="A GAMS LEWIE input workbook (instead of a SAM).")
     villages: dict[str, list[str]] = Field(min_length=1)
     markets: Markets
     labour_supply: LabourSupply = LabourSupply()
     input_budget: InputBudget | None = None
+    montecarlo: MonteCarlo = MonteCarlo()
     interventions: list[Intervention] = []
+    variants: dict[str, list[str]] | None = Field(
+        default=None, description="Named lists of interventions; without it one variant 'all' has them all.")
     source: Path | None = Field(default=None, exclude=True, description="File the scenario was read from.")
 
-    def cost(self) -> float:
-        """Total cost of the interventions (the multipliers' denominator)."""
-        return sum(i.cost if i.cost is not None else i.amount for i in self.interventions)
+    def intervention_names(self) -> list[str]:
+        """Each intervention's name; an unnamed one is called by its kind (numbered if repeated)."""
+        kinds = [i.kind for i in self.interventions]
+        out = []
+        for n, itv in enumerate(self.interventions):
+            if itv.name is not None:
+                out.append(itv.name)
+            elif kinds.count(itv.kind) == 1:
+                out.append(itv.kind)
+            else:
+                out.append(f"{itv.kind}_{kinds[:n + 1].count(itv.kind)}")
+        return out
+
+    def variant_map(self) -> dict[str, list[int]]:
+        """Variant name -> positions of its interventions (file order); 'all' when there are no variants."""
+        if self.variants is None:
+            return {DEFAULT_VARIANT: list(range(len(self.interventions)))}
+        pos = {n: i for i, n in enumerate(self.intervention_names())}
+        return {v: [pos[n] for n in names] for v, names in self.variants.items()}
 
 
+# ------------------------------------------------------------------------------------------------
+# reading and checking
+# ------------------------------------------------------------------------------------------------
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file; relative paths are resolved against its folder."""
     path = Path(path)
@@ -118,39 +259,138 @@ def scenario_from_dict(data: dict, *, base: Path | None = None, source: Path | N
                        text: str | None = None) -> Scenario:
     """Validate a scenario given as a dict (paths relative to ``base``)."""
     data = dict(data)
-    if base is not None and "sam" in data and isinstance(data["sam"], str):
-        data["sam"] = (base / data["sam"]).resolve()
+    if base is not None:
+        for key in ("sam", "parameters", "workbook"):
+            if isinstance(data.get(key), str):
+                data[key] = (base / data[key]).resolve()
+    if text is None and source is not None and Path(source).exists():
+        text = Path(source).read_text(encoding="utf-8")
     try:
-        return Scenario.model_validate({**data, "source": source})
+        sc = Scenario.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise InputError(_explain(exc, text), file=source) from None
+        raise InputError(_explain(exc, text, data), file=source) from None
+    _check(sc, text)
+    return sc
 
 
-def _explain(exc: ValidationError, text: str | None) -> str:
+def scenario_error(message: str, *, file=None, field: str | None = None, label: str | None = None,
+                   text: str | None = None, intervention: str | None = None) -> InputError:
+    """An InputError for a scenario key: "file: 'key' (intervention 'x', line n): message" (the
+    intervention when the key is in one, the line when it can be found)."""
+    if text is None and file is not None and Path(file).suffix == ".toml" and Path(file).exists():
+        text = Path(file).read_text(encoding="utf-8")
+    where = ""
+    if field is not None:
+        line = find_line(text, _parse_field(field))
+        notes = ([f"intervention '{intervention}'"] if intervention else []) + ([f"line {line}"] if line else [])
+        where = f"'{field}'" + (f" ({', '.join(notes)})" if notes else "") + ": "
+    err = InputError(where + message, file=file, label=label)
+    err.field = field
+    return err
+
+
+def _check(sc: Scenario, text: str | None) -> None:
+    """Checks across keys: one economy source, unique intervention names, variants naming them."""
+    src = sc.source
+    if sc.sam is not None and sc.workbook is not None:
+        raise scenario_error("give the economy as a SAM ('sam', with an optional 'parameters' table) or as a "
+                             "workbook ('workbook'), not both", file=src, field="workbook", text=text)
+    if sc.sam is None and sc.workbook is None:
+        raise scenario_error("no economy: give 'sam' (a SAM file, with an optional 'parameters' table) or "
+                             "'workbook' (a GAMS LEWIE input workbook)", file=src, field="sam", text=text)
+    if sc.workbook is not None and sc.parameters is not None:
+        raise scenario_error("a workbook holds its own parameters; 'parameters' goes with 'sam'", file=src,
+                             field="parameters", text=text)
+    seen: dict[str, int] = {}
+    for i, itv in enumerate(sc.interventions):
+        if itv.name is None:
+            if sc.variants is not None:
+                raise scenario_error(f"this {itv.kind} intervention has no 'name'; every intervention needs one "
+                                     "when the scenario has [variants]", file=src, field=f"interventions[{i}]",
+                                     text=text)
+            continue
+        if itv.name in seen:
+            raise scenario_error(f"intervention name '{itv.name}' is used twice (also by interventions"
+                                 f"[{seen[itv.name]}])", file=src, field=f"interventions[{i}].name",
+                                 label=itv.name, text=text)
+        seen[itv.name] = i
+    if sc.variants is None:
+        return
+    if not sc.variants:
+        raise scenario_error("[variants] is empty; name at least one variant (or leave the table out to run "
+                             "every intervention together)", file=src, field="variants", text=text)
+    for v, names in sc.variants.items():
+        if not names:
+            raise scenario_error(f"variant '{v}' lists no interventions", file=src, field=f"variants.{v}", text=text)
+        for j, n in enumerate(names):
+            if n not in seen:
+                raise scenario_error(unknown_label("intervention", n, seen), file=src, field=f"variants.{v}[{j}]",
+                                     label=n, text=text)
+            if n in names[:j]:
+                raise scenario_error(f"variant '{v}' lists intervention '{n}' twice", file=src,
+                                     field=f"variants.{v}[{j}]", label=n, text=text)
+
+
+def _explain(exc: ValidationError, text: str | None, data: dict) -> str:
     """One readable message per validation problem: the key path, its line, the closest valid key."""
     lines = []
     for err in exc.errors():
         raw = list(err["loc"])
-        loc = [p for p in raw if not (isinstance(p, str) and p in _INTERVENTION_KINDS)]
+        loc = _strip_tag(raw)
         key = _format_loc(loc)
-        where = _line_of(text, loc)
+        where = _where(text, loc, data)
         if err["type"] == "extra_forbidden":
             parent = _model_at(raw[:-1])
             hint = did_you_mean(str(loc[-1]), parent.model_fields) if parent else ""
             lines.append(f"unknown key '{key}'{where}{hint}")
         elif err["type"] == "union_tag_invalid":
-            kinds = ", ".join(sorted(_INTERVENTION_KINDS))
+            kinds = ", ".join(_INTERVENTION_KINDS)
             tag = err.get("ctx", {}).get("tag", "?")
-            lines.append(f"'{key}.kind'{where}: unknown intervention kind '{tag}'"
+            lines.append(f"'{key}.kind'{_where(text, loc + ['kind'], data)}: unknown intervention kind '{tag}'"
                          f"{did_you_mean(tag, _INTERVENTION_KINDS)}; valid: {kinds}")
+        elif err["type"] == "union_tag_not_found":
+            lines.append(f"missing key '{key}.kind'{where}: the intervention's kind, one of "
+                         f"{', '.join(_INTERVENTION_KINDS)}")
         elif err["type"] == "missing":
-            lines.append(f"missing key '{key}'")
+            kind = _intervention(data, loc).get("kind") if _intervention(data, loc) is not None else None
+            hint = ""
+            if loc and loc[-1] == "cost" and kind in ("productivity", "labour_supply"):
+                hint = (f": a {kind} intervention transfers no value, so its cost (the multipliers' "
+                        "denominator) must be given")
+            lines.append(f"missing key '{key}'{where}{hint}")
         else:
-            lines.append(f"'{key}'{where}: {err['msg']}")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"'{key}'{where}: {msg}")
     return "; ".join(lines)
 
 
-_INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in (CashTransfer,)}
+def _intervention(data: dict, loc) -> dict | None:
+    if len(loc) >= 2 and loc[0] == "interventions" and isinstance(loc[1], int):
+        items = data.get("interventions")
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            return items[loc[1]]
+    return None
+
+
+def _where(text: str | None, loc, data: dict) -> str:
+    """' (intervention 'x', line n)', ' (line n)' or ''."""
+    parts = []
+    itv = _intervention(data, loc)
+    if itv is not None and isinstance(itv.get("name"), str):
+        parts.append(f"intervention '{itv['name']}'")
+    line = find_line(text, loc)
+    if line:
+        parts.append(f"line {line}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _is_tag(loc, n: int) -> bool:
+    """pydantic puts the kind of a tagged intervention in its error locations: interventions.0.<kind>.key."""
+    return n == 2 and loc[0] == "interventions" and isinstance(loc[1], int) and loc[2] in _INTERVENTION_KINDS
+
+
+def _strip_tag(loc) -> list:
+    return [p for n, p in enumerate(loc) if not _is_tag(loc, n)]
 
 
 def _format_loc(loc) -> str:
@@ -160,13 +400,21 @@ def _format_loc(loc) -> str:
     return out
 
 
+def _parse_field(field: str) -> list:
+    """'interventions[2].households[0]' -> ['interventions', 2, 'households', 0]."""
+    out: list = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", field):
+        out.append(int(index) if index else name)
+    return out
+
+
 def _model_at(loc) -> type[BaseModel] | None:
     """The pydantic model a location points into (for 'did you mean' on unknown keys)."""
     model: type[BaseModel] | None = Scenario
-    for p in loc:
+    for n, p in enumerate(loc):
         if isinstance(p, int):
             continue
-        if p in _INTERVENTION_KINDS:
+        if _is_tag(loc, n):
             model = _INTERVENTION_KINDS[p]
             continue
         field = model.model_fields.get(p) if model else None
@@ -180,12 +428,40 @@ def _model_at(loc) -> type[BaseModel] | None:
     return model
 
 
-def _line_of(text: str | None, loc) -> str:
-    if not text:
-        return ""
-    keys = [p for p in loc if isinstance(p, str)]
-    if not keys:
-        return ""
-    pattern = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=", re.MULTILINE)
-    m = pattern.search(text)
-    return f" (line {text.count(chr(10), 0, m.start()) + 1})" if m else ""
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def find_line(text: str | None, loc) -> int | None:
+    """Line (1-based) of the key at ``loc`` in a scenario's TOML text, or None when it is not found.
+
+    Knows tables (``[markets]``), arrays of tables (the n-th ``[[interventions]]``) and top-level keys;
+    a key missing from its table points at the table's header.
+    """
+    keys = list(loc)
+    if not text or not keys or not isinstance(keys[0], str):
+        return None
+    lines = text.splitlines()
+    headers = [(n, m.group(1)) for n, line in enumerate(lines) if (m := _HEADER.match(line))]
+    if keys[0] == "interventions" and len(keys) > 1 and isinstance(keys[1], int):
+        starts = [n for n, h in headers if h == "interventions"]
+        if keys[1] >= len(starts):
+            return None
+        start, rest = starts[keys[1]], keys[2:]
+    else:
+        table = [n for n, h in headers if h == keys[0]]
+        if not table:  # a top-level key
+            return _key_line(lines, keys[0], 0, headers[0][0] if headers else len(lines))
+        start, rest = table[0], keys[1:]
+    end = next((n for n, _ in headers if n > start), len(lines))
+    name = next((k for k in rest if isinstance(k, str)), None)
+    if name is None:
+        return start + 1
+    return _key_line(lines, name, start + 1, end) or start + 1
+
+
+def _key_line(lines, key: str, start: int, end: int) -> int | None:
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for n in range(start, end):
+        if pattern.match(lines[n]):
+            return n + 1
+    return None

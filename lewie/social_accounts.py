@@ -42,7 +42,9 @@ def sam_from_model(m: pyo.Block, structure) -> pd.DataFrame:
         hh = account("hh", h)
         for leak in LEAKAGES:
             sam.at[account("out", leak), hh] = v(getattr(m, _LEAK_VAR[leak])[h])
-        sam.at[hh, world] = v(m.exogenous_income[h])
+        # exogenous income, and goods received in kind (valued at the household's prices)
+        sam.at[hh, world] = v(m.exogenous_income[h]) + sum(
+            v(m.price_household[g, h] * m.in_kind[g, h]) for g in s.goods if (g, h) in m.in_kind)
     for leak in LEAKAGES:
         sam.at[world, account("out", leak)] = sam.loc[account("out", leak)].sum()
     # local procurement is bought with outside money: the outside pays for it
