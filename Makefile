@@ -22,6 +22,7 @@ ipopt: $(STAMP)
 	bash tools/setup_ipopt.sh $(BIN)/python
 
 test: $(STAMP) ipopt
+	bash tools/setup_chromium.sh
 	$(BIN)/python -m pytest
 
 clean:

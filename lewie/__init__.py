@@ -12,6 +12,7 @@ from . import analysis  # noqa: E402
 from .errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
 from .pipeline import Simulation, run  # noqa: E402
 from .scenario import Scenario, load_scenario  # noqa: E402
+from .statistics import summarize  # noqa: E402
 
-__all__ = ["__version__", "run", "load_scenario", "Scenario", "Simulation", "analysis", "LewieError",
+__all__ = ["__version__", "run", "summarize", "load_scenario", "Scenario", "Simulation", "analysis", "LewieError",
            "InputError", "SAMError", "CalibrationError", "SolveError", "StageError"]

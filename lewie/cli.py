@@ -26,12 +26,20 @@ def cli(debug: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="netCDF file for the results (default: results/<scenario>.nc).")
 @click.option("--solver", default="newton", show_default=True, help="Solver backend (see `lewie solvers`).")
-def run_cmd(scenario: Path, out: Path | None, solver: str) -> None:
-    """Calibrate, shock and solve SCENARIO; write the results and print a summary."""
+@click.option("--draws", type=int, default=None,
+              help="Monte Carlo draws 1..N besides the point estimates (draw 0); default: the scenario's "
+                   "[montecarlo] draws.")
+@click.option("--seed", type=int, default=None, help="Seed of the draws; default: the scenario's [montecarlo] seed.")
+@click.option("--draws-file", type=click.Path(path_type=Path), default=None,
+              help="Draws supplied from elsewhere (CSV or netCDF, draw × parameter), used instead of lewie's.")
+@click.option("--chunk", type=int, default=None, help="Draws solved per batch (results do not depend on it).")
+def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, seed: int | None,
+            draws_file: Path | None, chunk: int | None) -> None:
+    """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary."""
     from .pipeline import run
     from .report_text import summary
     from .results import save_results
-    ds = run(scenario, solver=solver)
+    ds = run(scenario, solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk)
     out = out or Path("results") / f"{scenario.stem}.nc"
     save_results(ds, out)
     click.echo(summary(ds))
@@ -112,6 +120,12 @@ def _register_sam_group() -> None:
 
 
 _register_sam_group()
+
+
+from .cli_report import export_cmd, report_cmd  # noqa: E402
+
+cli.add_command(report_cmd)
+cli.add_command(export_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

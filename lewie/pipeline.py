@@ -18,8 +18,8 @@ from .calibrate import Calibration, calibrate
 from .errors import CalibrationError, InputError, SolveError, StageError, unknown_label
 from .interventions import Effect, apply, check_labels, resolve_all
 from .model import build_model
-from .results import add_variant_info, snapshot, to_dataset
-from .scenario import Scenario, load_scenario
+from .results import add_parameter_values, add_solver_info, add_variant_info, snapshot, to_dataset
+from .scenario import Scenario, load_scenario, with_dashboard
 from .social_accounts import net_flows, sam_from_model
 from .structure import Structure, build_structure, sam_sets
 from .verify import format_residuals, residual_table, verify
@@ -74,33 +74,73 @@ class Simulation:
         self.states: dict[str, dict] = {}  # 'base' -> snapshot
         self.solutions: dict[str, dict] = {}  # variant -> snapshot of its solution
         self.solve_info: dict[str, dict] = {}  # variant -> solver outcome
+        self.economy_log: list[str] = []  # notes of the workbook calibration (GAMS-compat behaviour ...)
 
     def _require(self, stage: str, doing: str) -> None:
         if _ORDER.index(self.stage) < _ORDER.index(stage):
             raise StageError(f"cannot {doing} before the '{stage}' stage (now at '{self.stage}')")
 
     def load(self) -> "Simulation":
+        """Read the economy: a SAM (with an optional parameter table) or a GAMS LEWIE workbook,
+        calibrated as the GAMS code does (`lewie.sam.workbook.calibrate_workbook`); then the shocks of
+        a simulation dashboard, if the scenario names one, become variants."""
         from lewie.sam.io import read_sam
         sc = self.scenario
         if sc.workbook is not None:
-            raise InputError("economies given as a GAMS workbook cannot be run directly yet: convert it with "
-                             "`lewie sam from-workbook` and give 'sam' and 'parameters'", file=sc.source,
-                             field="workbook")
-        self.sam = read_sam(sc.sam)
-        if sc.parameters is not None:
-            from lewie.sam.workbook import read_parameters
-            self.parameters = read_parameters(sc.parameters)
+            self._load_workbook()
+        else:
+            self.sam = read_sam(sc.sam)
+            if sc.parameters is not None:
+                from lewie.sam.workbook import read_parameters
+                self.parameters = read_parameters(sc.parameters)
+            if sc.dashboard is not None:
+                from lewie.sam.workbook import read_dashboard
+                rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
+                self.scenario = with_dashboard(self.scenario, rows, file=sc.dashboard.file)
         self.stage = "loaded"
         return self
+
+    @property
+    def economy_file(self) -> Path | None:
+        """The file the economy comes from: the SAM or the workbook."""
+        return self.scenario.sam if self.scenario.sam is not None else self.scenario.workbook
+
+    def _load_workbook(self) -> None:
+        from lewie.sam.workbook import calibrate_workbook, read_dashboard, read_workbook
+        from .scenario import canonical_labels, scenario_error
+        sc = self.scenario
+        wb = read_workbook(sc.workbook)
+        sc, notes = canonical_labels(sc, households=wb.households, goods=wb.goods, factors=wb.factors)
+        tradable = [x for level in ("village", "zone", "world") for x in getattr(sc.markets, level)]
+        for i, f in enumerate(sc.purchased_inputs):
+            if f not in wb.factors:
+                raise scenario_error(unknown_label("factor", f, wb.factors), file=sc.source,
+                                     field=f"purchased_inputs[{i}]", label=f)
+            if f not in tradable:
+                raise scenario_error(f"purchased input '{f}' is bought at a market: list it under [markets] "
+                                     "(usually world)", file=sc.source, field=f"purchased_inputs[{i}]", label=f)
+        labour = [f for f in wb.factors if f in tradable and f not in sc.purchased_inputs]
+        fixed = [f for f in wb.factors if f not in tradable]
+        econ = calibrate_workbook(wb, villages=sc.villages, fixed_factors=fixed, labour_factors=labour,
+                                  input_factors=list(sc.purchased_inputs), gams_compat=sc.gams_compat)
+        self.sam, self.parameters = econ.sam, econ.parameters
+        self.economy_log = [f"scenario labels: {n}" for n in notes] + list(econ.log)
+        for line in self.economy_log:  # with gams_compat, what the GAMS code would do matters: warn
+            (log.warning if sc.gams_compat else log.info)("%s: %s", sc.workbook, line)
+        if sc.dashboard is not None:
+            file = sc.dashboard.file or sc.workbook
+            rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
+            sc = with_dashboard(sc, rows, file=file)
+        self.scenario = sc
 
     def validate(self) -> "Simulation":
         self._require("loaded", "validate")
         from lewie.sam import check_sam
         sc = self.scenario
-        check_sam(self.sam, file=sc.sam).raise_if_errors(sc.sam)
+        check_sam(self.sam, file=self.economy_file).raise_if_errors(self.economy_file)
         check_labels(sc.interventions, SimpleNamespace(**sam_sets(self.sam)), file=sc.source,
                      names=sc.intervention_names())
-        self.structure = build_structure(self.sam, sc, sam_file=sc.sam)
+        self.structure = build_structure(self.sam, sc, sam_file=self.economy_file)
         self.household_count = _household_counts(self.parameters, self.structure, sc.parameters)
         self.stage = "validated"
         return self
@@ -124,7 +164,7 @@ class Simulation:
         if self.model is not None:
             raise StageError("the model is already built")
         self.model = build_model(self.calibration)
-        check_base(self.model, self.sam, self.structure, file=self.scenario.sam)
+        check_base(self.model, self.sam, self.structure, file=self.economy_file)
         self.states["base"] = snapshot(self.model, self.structure)
         self.stage = "built"
         return self
@@ -173,26 +213,64 @@ class Simulation:
         return self
 
     def report(self) -> xr.Dataset:
+        """The solutions in the results layout of `lewie.run` (dims variant, draw, state, ...), with
+        one draw: draw 0, the point estimates."""
         self._require("solved", "report results")
+        from .sampling import entry_keys, point_values
         sc = self.scenario
-        infos = list(self.solve_info.values())
-        attrs = {
-            "title": sc.name,
-            "lewie_version": __version__,
-            "scenario": sc.name,
-            "scenario_file": str(sc.source) if sc.source else "",
-            "scenario_json": sc.model_dump_json(),
-            "sam_file": str(sc.sam),
-            "sam_sha256": _sha256(sc.sam),
-            "parameters_file": str(sc.parameters) if sc.parameters else "",
-            "solver": infos[0]["solver"] if infos else self.solver,
-            "solver_status": "converged",  # a variant that fails raises
-            "solver_iterations": int(sum(i["iterations"] for i in infos)),
-            "max_relative_residual": float(max((i["max_relative_residual"] for i in infos), default=0.0)),
-        }
+        variants = list(self.solutions)
+        infos = [self.solve_info[v] for v in variants]
+        attrs = {**base_attrs(self), "solver": infos[0]["solver"] if infos else self.solver,
+                 "solver_iterations": int(sum(i["iterations"] for i in infos)),
+                 "max_relative_residual": float(max((i["max_relative_residual"] for i in infos), default=0.0))}
         ds = to_dataset(self.structure, self.states["base"], self.solutions, attrs)
-        variant_map = {v: self.scenario.variant_map()[v] for v in self.solutions}
-        return add_variant_info(ds, self.effects, variant_map, self.solve_info)
+        for name in list(ds.data_vars):
+            if "state" in ds[name].dims:
+                ds[name] = ds[name].expand_dims(draw=[0], axis=1)
+        ds["draw"].attrs = {"long_name": "Monte Carlo draw (0: the point estimates)"}
+        variant_map = {v: sc.variant_map()[v] for v in variants}
+        ds = add_variant_info(ds, self.effects, variant_map)
+        one = (len(variants), 1)
+        ds = add_solver_info(ds, np.full(one, "converged"), np.full(one, ""),
+                             np.array([[i["iterations"]] for i in infos], dtype=np.int64).reshape(one),
+                             np.array([[i["max_relative_residual"]] for i in infos]).reshape(one),
+                             dims=("variant", "draw"))
+        keys = entry_keys(self.calibration)
+        ds = add_parameter_values(ds, keys, point_values(self.calibration, keys)[None])
+        ds["draw_note"] = ("draw", [""])
+        ds["pyomo_verified"] = ("draw", [True])
+        return ds
+
+
+def base_attrs(sim: Simulation) -> dict:
+    """Attributes every results Dataset carries (plain strings and numbers): the scenario, the economy
+    and how it was calibrated, and the Monte Carlo settings."""
+    sc = sim.scenario
+    econ = sim.economy_file
+    mc = sc.montecarlo
+    method = "dirichlet" if mc.distribution == "dirichlet" else ("gams-compat" if sc.gams_compat else "gams")
+    return {
+        "title": sc.name,
+        "lewie_version": __version__,
+        "scenario": sc.name,
+        "scenario_file": str(sc.source) if sc.source else "",
+        "scenario_json": sc.model_dump_json(),
+        "economy": "workbook" if sc.workbook is not None else "sam",
+        "sam_file": str(econ),
+        "sam_sha256": _sha256(econ),
+        "parameters_file": str(sc.parameters) if sc.parameters else "",
+        "gams_compat": int(sc.gams_compat),
+        "calibration_log": "\n".join(sim.economy_log),
+        "seed": int(mc.seed),
+        "draws": int(mc.draws),
+        "draw_method": method,
+        "distribution": mc.distribution,
+        "draws_file": "",
+        "draws_log": "",
+        "sweeps": ",".join(sw.dim for sw in sc.sweeps),
+        "verification": "every solution: Pyomo's own evaluation of every constraint <= 1e-8 relative; the "
+                        "calibrated base: <= 1e-9 and the SAM rebuilt exactly",
+    }
 
 
 def _household_counts(parameters: pd.DataFrame | None, s: Structure, file) -> dict[str, float]:
@@ -218,12 +296,29 @@ def _sha256(path) -> str:
         return ""
 
 
-def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: list[str] | None = None
-        ) -> xr.Dataset:
-    """Load, validate, calibrate (checking the base), build, solve every variant and report one scenario.
+def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: list[str] | None = None,
+        draws: int | None = None, seed: int | None = None, chunk: int | None = None,
+        draws_file: str | Path | None = None) -> xr.Dataset:
+    """Load, validate, calibrate (checking the base), build, solve every variant of every draw and report.
 
-    The Dataset has a ``variant`` dim (the scenario's variants in file order; one variant 'all'
-    when the scenario has no [variants]).
+    Draws 0..N are solved (``draws``: N, default the scenario's ``[montecarlo] draws``; draw 0 is the
+    point estimates), ``chunk`` draws at a time; ``seed`` overrides the scenario's; ``draws_file``
+    supplies the draws (see `lewie.sampling.read_draws`). The Dataset has dims ``variant`` (the
+    scenario's variants in file order; one variant 'all' when the scenario has no [variants]), the
+    sweep dims (settings given as lists), ``draw`` (always, 0..N), ``state`` and the model's sets;
+    ``status`` and ``reason`` say how each solve went (see `lewie.montecarlo`). With only the point
+    estimates (N = 0) and no sweeps, a solve that fails raises `SolveError`.
+
+    ``solver="newton"`` (default) solves everything with the batched native solver; another backend
+    (``"ipopt"``) solves the point estimates only, variant by variant through the Pyomo model.
     """
+    if solver == "newton":
+        from .montecarlo import run_draws
+        return run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants)
     sim = Simulation(scenario, solver=solver)
+    sc = sim.scenario
+    if (draws or (draws is None and sc.montecarlo.draws)) or draws_file or sc.montecarlo.draws_file or sc.sweeps:
+        raise InputError(f"Monte Carlo draws and sweeps are solved by the batched native solver; solver "
+                         f"'{solver}' solves the point estimates only (give draws = 0 and no list settings, or "
+                         "use solver = 'newton')", file=sc.source)
     return sim.load().validate().calibrate().build().solve(variants).report()

@@ -11,25 +11,102 @@ def _table(header: list[str], rows: list[list], widths: list[int]) -> list[str]:
     return [fmt.format(*header)] + [fmt.format(*r) for r in rows]
 
 
+def _sweep_dims(ds: xr.Dataset) -> list[str]:
+    names = str(ds.attrs.get("sweeps", "") or "")
+    return [d for d in names.split(",") if d and d in ds.dims]
+
+
+def _has_draws(ds: xr.Dataset) -> bool:
+    return "draw" in ds.dims and bool((ds["draw"] != 0).any())
+
+
+def _point(ds: xr.Dataset) -> xr.Dataset:
+    """The point estimates (draw 0) at the first value of every sweep."""
+    if "draw" in ds.dims:
+        ds = ds.sel(draw=0) if bool((ds["draw"] == 0).any()) else ds.isel(draw=0)
+    return ds.isel({d: 0 for d in _sweep_dims(ds)})
+
+
+def _band(ds: xr.Dataset, da: xr.DataArray) -> str:
+    """'[p05, p95]' of a scalar-per-draw quantity over the converged random draws."""
+    from .statistics import summarize
+    st = summarize(ds, da.rename("value"))["value"].squeeze()
+    lo, hi = float(st.sel(statistic="p05")), float(st.sel(statistic="p95"))
+    return f"[{lo:.3f}, {hi:.3f}]" if lo == lo else "-"
+
+
 def summary(ds: xr.Dataset) -> str:
-    """Per variant: multipliers, income change by household group, production change by activity,
-    price and wage changes; then, with several variants, their multipliers side by side and the
-    synergy of each combined variant."""
+    """The solver outcome and, with Monte Carlo draws, what the bands are and which solves failed;
+    per variant: multipliers (point estimates, and with draws their 5th–95th percentile band),
+    income change by household group, production change by activity, price and wage changes (at
+    the point estimates); with several variants, their multipliers side by side and the synergy of
+    each combined variant; with sweeps, the total multipliers at every sweep point."""
+    draws = _has_draws(ds)
+    status = ds["status"].astype(str) if "status" in ds else None
+    n = int(status.size) if status is not None else len(ds["variant"])
+    failed = status != "converged" if status is not None else None
+    n_failed = int(failed.sum()) if failed is not None else 0
+    shape = " × ".join(f"{ds.sizes[d]} {d.replace('_', ' ')}" + ("s" if d in ("variant", "draw") and ds.sizes[d] != 1
+                                                                  else "") for d in (status.dims if status is not None
+                                                                                     else ("variant",)))
     out = [f"{ds.attrs.get('scenario', '')}",
-           f"solver {ds.attrs.get('solver')}: {ds.attrs.get('solver_status')} in "
-           f"{ds.attrs.get('solver_iterations')} iterations; worst relative residual "
-           f"{ds.attrs.get('max_relative_residual', float('nan')):.1e}", ""]
+           f"solver {ds.attrs.get('solver')}: {n} solve{'s' if n != 1 else ''} ({shape}), "
+           + ("all converged" if not n_failed else f"{n_failed} failed") + f"; {ds.attrs.get('solver_iterations')} "
+           f"iterations; worst relative residual {ds.attrs.get('max_relative_residual', float('nan')):.1e}"]
+    if draws:
+        last = int(ds["draw"].max())
+        method = ds.attrs.get("draw_method", "")
+        src = (f"supplied by {ds.attrs.get('draws_file')}" if method == "supplied"
+               else f"seed {ds.attrs.get('seed')}, method {method}")
+        out.append(f"Monte Carlo: draws 1..{last} ({src}); bands are the 5th-95th percentiles over the converged "
+                   "draws; other figures are at the point estimates (draw 0)")
+    if n_failed:
+        st = failed.stack(member=failed.dims)
+        bad = st[st]
+        out.append(f"failed: {n_failed} of {n} solves (left out of every statistic); first:")
+        for i in range(min(3, bad.sizes["member"])):
+            m = bad.isel(member=i)
+            sel = {d: m[d].values for d in failed.dims}
+            where = ", ".join(f"{d} {sel[d]}" for d in failed.dims)
+            out.append(f"  {where}: {ds['status'].sel(sel).item()}: {ds['reason'].sel(sel).item()}")
+    out.append("")
     variants = [str(v) for v in ds["variant"].values]
     for v in variants:
-        out += _variant_summary(ds.sel(variant=[v]), v, several=len(variants) > 1) + [""]
+        out += _variant_summary(ds.sel(variant=[v]), v, several=len(variants) > 1, draws=draws) + [""]
+    point = _point(ds)
     if len(variants) > 1:
-        out += _comparison(ds) + [""]
-        out += _synergy(ds)
+        out += _comparison(point) + [""]
+        out += _synergy(point)
+    sweeps = _sweep_dims(ds)
+    if sweeps:
+        out += [""] + _sensitivity(ds, sweeps, draws)
     return "\n".join(out).rstrip()
 
 
-def _variant_summary(ds: xr.Dataset, v: str, *, several: bool) -> list[str]:
-    one = ds.squeeze("variant", drop=True)
+def _sensitivity(ds: xr.Dataset, sweeps: list[str], draws: bool) -> list[str]:
+    import itertools
+    nom, real = A.income_multiplier(ds), A.income_multiplier(ds, real=True)
+    rows = []
+    for v in ds["variant"].values:
+        for combo in itertools.product(*(ds[d].values.tolist() for d in sweeps)):
+            sel = dict(zip(sweeps, combo))
+            at = {"variant": v, **sel}
+            pn, pr = nom.sel(at), real.sel(at)
+            if "draw" in pn.dims:
+                pn, pr = pn.sel(draw=0), pr.sel(draw=0)
+            row = [str(v), ", ".join(f"{d}={x:g}" for d, x in sel.items()), f"{float(pn):.3f}", f"{float(pr):.3f}"]
+            if draws:
+                sub = ds.sel({"variant": [v], **sel})
+                row.append(_band(sub, A.income_multiplier(sub)))
+            rows.append(row)
+    header = ["variant", "setting", "nominal", "real"] + (["nominal 5-95%"] if draws else [])
+    return (["Sensitivity: total income multipliers at each swept setting (point estimates)"]
+            + _table(header, rows, [14, 34, 9, 9] + ([18] if draws else [])))
+
+
+def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = False) -> list[str]:
+    full = ds.isel({d: 0 for d in _sweep_dims(ds)})
+    one = _point(ds).squeeze("variant", drop=True)
     names = [str(i) for i, on in zip(one["intervention"].values, one["includes"].values) if on]
     benef = [str(h) for h, on in zip(one["household"].values, one["beneficiary"].values) if on]
     out = []
@@ -42,7 +119,16 @@ def _variant_summary(ds: xr.Dataset, v: str, *, several: bool) -> list[str]:
     out.append("Income multipliers (income change per unit of cost)")
     rows = [["total", f"{float(A.income_multiplier(one)):.3f}", f"{float(A.income_multiplier(one, real=True)):.3f}"]]
     rows += [[str(g), f"{float(nom.sel(group=g)):.3f}", f"{float(real.sel(group=g)):.3f}"] for g in nom["group"].values]
-    out += _table(["", "nominal", "real"], rows, [20, 9, 9]) + [""]
+    widths = [20, 9, 9]
+    header = ["", "nominal", "real"]
+    if draws:
+        bn, br = A.income_multiplier(full, by="group"), A.income_multiplier(full, by="group", real=True)
+        rows[0] += [_band(full, A.income_multiplier(full)), _band(full, A.income_multiplier(full, real=True))]
+        for r, g in zip(rows[1:], nom["group"].values):
+            r += [_band(full, bn.sel(group=g)), _band(full, br.sel(group=g))]
+        header += ["nominal 5-95%", "real 5-95%"]
+        widths += [18, 18]
+    out += _table(header, rows, widths) + [""]
 
     out.append("Income change by household group")
     dn, dr, pc = A.change(one, "income"), A.change(one, "real_income"), A.pct_change(one, "income")

@@ -1,13 +1,18 @@
 """Compile a Pyomo model's equality constraints into a vectorised numpy residual and sparse Jacobian.
 
 The equations are never written twice: this module walks Pyomo's expression trees (and the trees
-of Pyomo's own symbolic derivatives) into a tape of nodes, groups the nodes by depth and operation,
-and evaluates each group with one numpy call over a batch axis. Evaluating a batch of B parameter
-sets costs a few dozen numpy calls whatever B is.
+of Pyomo's own symbolic derivatives) into a tape of nodes, folds constants, negations and constant
+factors into weighted sums, shares structurally identical sub-expressions, groups the nodes by depth
+and operation, and evaluates each group with one numpy (or scipy.sparse) call over a batch axis.
+Evaluating a batch of B parameter sets costs a few dozen array calls whatever B is.
 
     system = compile_model(model)
     F = system.residual(X, P)              # X: (B, n) variables, P: (B, k) parameters -> (B, m)
     J = system.jacobian_values(X, P)       # (B, nnz) values at (system.jac_rows, system.jac_cols)
+
+Internally node values are held as an array V of shape (n_nodes, B) (one row per node, batch last),
+so that gathering a node's children reads contiguous rows. Solvers that work in this layout
+(`lewie.solvers.structure`) evaluate subsets of the tape through `plan` and `run`.
 """
 from __future__ import annotations
 
@@ -19,92 +24,173 @@ import scipy.sparse as sp
 from pyomo.core.base.expression import ExpressionData
 from pyomo.core.base.param import ParamData
 from pyomo.core.base.var import VarData
+from pyomo.common.collections import ComponentSet
 from pyomo.core.expr import numeric_expr as ne
+from pyomo.core.expr.relational_expr import EqualityExpression
 from pyomo.core.expr.calculus.derivatives import Modes, differentiate
 from pyomo.core.expr.visitor import identify_variables
 
 _UNARY = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log10": np.log10, "sin": np.sin,
-          "cos": np.cos, "tan": np.tan}
+          "cos": np.cos, "tan": np.tan, "abs": np.abs}
+_LEAVES = ("x", "p", "c")
 
 
 class _TapeBuilder:
-    """Turns Pyomo expressions into tape nodes, sharing identical leaves and sub-expressions."""
+    """Turns Pyomo expressions into tape nodes.
 
-    def __init__(self, var_index: dict, param_index: dict):
+    Ops: ``x`` (variable), ``p`` (parameter), ``c`` (constant), ``lin`` (Σ wᵢ·childᵢ with constant
+    weights: sums, negations and constant factors), ``mul``, ``div``, ``pow`` and unary functions.
+    Nodes are hash-consed (one node per distinct operation on distinct children), so the many
+    identical sub-expressions of Pyomo's derivative trees are evaluated once.
+    """
+
+    def __init__(self, var_index, param_index):
         self.var_index, self.param_index = var_index, param_index
-        self.ops: list[str] = []  # x, p, c, sum, mul, div, pow, neg, <unary name>
+        self.ops: list[str] = []
         self.args: list[tuple] = []
-        self.memo: dict = {}
+        self.weights: list[tuple | None] = []
+        self.memo: dict = {}  # id(Pyomo object) -> node
+        self.cons: dict = {}  # structural key -> node
         self._alive: list = []  # keeps memoised objects alive so their ids are never reused
 
-    def _node(self, key, op, args):
-        if key is not None and key in self.memo:
-            return self.memo[key]
-        self.ops.append(op)
-        self.args.append(args)
-        idx = len(self.ops) - 1
-        if key is not None:
-            self.memo[key] = idx
-        return idx
+    def _node(self, op, args, weights=None) -> int:
+        key = (op, args, weights)
+        node = self.cons.get(key)
+        if node is None:
+            self.ops.append(op)
+            self.args.append(args)
+            self.weights.append(weights)
+            node = self.cons[key] = len(self.ops) - 1
+        return node
 
     def const(self, value: float) -> int:
-        return self._node(("c", float(value)), "c", (float(value),))
+        return self._node("c", (float(value),))
+
+    def _is_const(self, i: int) -> bool:
+        return self.ops[i] == "c"
+
+    def _value(self, i: int) -> float:
+        return self.args[i][0]
+
+    def lin(self, children, weights) -> int:
+        """Σ wᵢ·childᵢ, folding constants, scaled single children and repeated children."""
+        terms: dict[int, float] = {}
+        total = 0.0
+        for c, w in zip(children, weights):
+            if self.ops[c] == "c":
+                total += w * self._value(c)
+                continue
+            if self.ops[c] == "lin" and len(self.args[c]) == 1:
+                c, w = self.args[c][0], w * self.weights[c][0]
+            terms[c] = terms.get(c, 0.0) + w
+        terms = {c: w for c, w in terms.items() if w != 0.0}
+        if total != 0.0:
+            terms[self.const(total)] = 1.0
+        if not terms:
+            return self.const(0.0)
+        if len(terms) == 1:
+            (c, w), = terms.items()
+            if w == 1.0:
+                return c
+        return self._node("lin", tuple(terms), tuple(float(w) for w in terms.values()))
+
+    def scale(self, child: int, w: float) -> int:
+        return self.lin((child,), (w,))
+
+    def mul(self, a: int, b: int) -> int:
+        if self._is_const(a) and self._is_const(b):
+            return self.const(self._value(a) * self._value(b))
+        if self._is_const(a):
+            return self.scale(b, self._value(a))
+        if self._is_const(b):
+            return self.scale(a, self._value(b))
+        return self._node("mul", (min(a, b), max(a, b)))
+
+    def div(self, a: int, b: int) -> int:
+        if self._is_const(b) and self._value(b) != 0.0:
+            return self.scale(a, 1.0 / self._value(b))
+        if self._is_const(a) and self._value(a) == 0.0:
+            return self.const(0.0)
+        return self._node("div", (a, b))
+
+    def pow(self, a: int, b: int) -> int:
+        if self._is_const(b):
+            e = self._value(b)
+            if e == 0.0:
+                return self.const(1.0)
+            if e == 1.0:
+                return a
+            if self._is_const(a):
+                with np.errstate(all="ignore"):
+                    return self.const(float(np.float64(self._value(a)) ** e))
+        return self._node("pow", (a, b))
+
+    def unary(self, name: str, a: int) -> int:
+        if self._is_const(a):
+            with np.errstate(all="ignore"):
+                return self.const(float(_UNARY[name](np.float64(self._value(a)))))
+        return self._node(name, (a,))
 
     def add(self, e) -> int:
         if isinstance(e, (int, float)):
             return self.const(e)
         key = id(e)
-        if key in self.memo:
-            return self.memo[key]
+        node = self.memo.get(key)
+        if node is not None:
+            return node
+        node = self._add(e)
         self._alive.append(e)
+        self.memo[key] = node
+        return node
+
+    def _add(self, e) -> int:
         if isinstance(e, VarData):
             if e.fixed:
                 if e not in self.param_index:
                     raise ValueError(f"fixed variable {e.name} was not registered as a parameter")
-                return self._node(key, "p", (self.param_index[e],))
-            return self._node(key, "x", (self.var_index[e],))
+                return self._node("p", (self.param_index[e],))
+            return self._node("x", (self.var_index[e],))
         if isinstance(e, ParamData):
             if e in self.param_index:
-                return self._node(key, "p", (self.param_index[e],))
+                return self._node("p", (self.param_index[e],))
             return self.const(pyo.value(e))
         if isinstance(e, ExpressionData):
-            idx = self.add(e.expr)
-            self.memo[key] = idx
-            return idx
+            return self.add(e.expr)
         if not getattr(e, "is_expression_type", lambda: False)():
             return self.const(pyo.value(e))  # numeric constants and immutable params
         if isinstance(e, ne.SumExpression):
             children = [self.add(a) for a in e.args]
-            return self._node(key, "sum", tuple(children)) if children else self.const(0.0)
+            return self.lin(children, [1.0] * len(children))
         if isinstance(e, (ne.ProductExpression, ne.MonomialTermExpression)):
             a, b = e.args
-            return self._node(key, "mul", (self.add(a), self.add(b)))
+            return self.mul(self.add(a), self.add(b))
         if isinstance(e, ne.DivisionExpression):
             a, b = e.args
-            return self._node(key, "div", (self.add(a), self.add(b)))
+            return self.div(self.add(a), self.add(b))
         if isinstance(e, ne.PowExpression):
             a, b = e.args
-            return self._node(key, "pow", (self.add(a), self.add(b)))
+            return self.pow(self.add(a), self.add(b))
         if isinstance(e, ne.NegationExpression):
-            return self._node(key, "neg", (self.add(e.args[0]),))
+            return self.scale(self.add(e.args[0]), -1.0)
         if isinstance(e, ne.UnaryFunctionExpression):
             name = e.getname()
             if name not in _UNARY:
                 raise NotImplementedError(f"function {name} is not supported by the compiler")
-            return self._node(key, name, (self.add(e.args[0]),))
+            return self.unary(name, self.add(e.args[0]))
         if isinstance(e, ne.AbsExpression):
-            return self._node(key, "abs", (self.add(e.args[0]),))
+            return self.unary("abs", self.add(e.args[0]))
         raise NotImplementedError(f"expression type {type(e).__name__} is not supported by the compiler")
 
 
 @dataclass
 class _Group:
+    """One array call: nodes ``out`` (a slice when contiguous) of one operation at one depth."""
+
     op: str
-    out: np.ndarray  # node ids written
+    out: slice | np.ndarray
     a: np.ndarray | None = None
     b: np.ndarray | None = None
-    gather: np.ndarray | None = None  # for sums: child node ids, concatenated
-    starts: np.ndarray | None = None  # for sums: segment starts (np.add.reduceat)
+    matrix: sp.csr_matrix | None = None  # for lin: weights, (len(out), n_nodes)
 
 
 class CompiledSystem:
@@ -131,7 +217,8 @@ class CompiledSystem:
         # keep the model's declaration order of variables
         order = {id(v): i for i, v in enumerate(model.component_data_objects(pyo.Var, descend_into=True))}
         variables.sort(key=lambda v: order[id(v)])
-        params = [p for c in model.component_objects(pyo.Param, descend_into=True) if c.mutable for p in c.values()] + fixed
+        params = [p for c in model.component_objects(pyo.Param, descend_into=True) if c.mutable
+                  for p in c.values()] + fixed
         self.constraints = cons
         self.variables = variables
         self.parameters = params
@@ -139,97 +226,170 @@ class CompiledSystem:
         var_index = pyo.ComponentMap((v, i) for i, v in enumerate(variables))
         param_index = pyo.ComponentMap((p, i) for i, p in enumerate(params))
         tb = _TapeBuilder(var_index, param_index)
-        self.residual_nodes = np.empty(self.m, dtype=np.int64)
-        for i, c in enumerate(cons):
+        # every variable and parameter gets a leaf, so V holds the whole point
+        for i in range(self.n):
+            tb._node("x", (i,))
+        for i in range(self.k):
+            tb._node("p", (i,))
+        residual_nodes = []
+        for c in cons:
             body = tb.add(c.body)
             upper = c.upper
-            if upper is None or (not getattr(upper, "is_expression_type", lambda: False)() and pyo.value(upper) == 0):
-                self.residual_nodes[i] = body
+            if upper is None or (not getattr(upper, "is_expression_type", lambda: False)()
+                                 and pyo.value(upper) == 0):
+                residual_nodes.append(body)
             else:
-                self.residual_nodes[i] = tb._node(None, "sum", (body, tb._node(None, "neg", (tb.add(upper),))))
-        rows, cols, jnodes = [], [], []
+                residual_nodes.append(tb.lin((body, tb.add(upper)), (1.0, -1.0)))
+        rows, cols, jnodes, on_lhs = [], [], [], []
         if jacobian:
             for i, c in enumerate(cons):
                 wrt = [v for v in identify_variables(c.body, include_fixed=False)]
                 derivs = differentiate(c.body, wrt_list=wrt, mode=Modes.reverse_symbolic)
+                lhs = _declared_lhs(c)
                 for v, d in zip(wrt, derivs):
                     rows.append(i)
                     cols.append(var_index[v])
                     jnodes.append(tb.add(d))
+                    on_lhs.append(lhs is None or v in lhs)
         self.jac_rows = np.asarray(rows, dtype=np.int64)
         self.jac_cols = np.asarray(cols, dtype=np.int64)
-        self.jac_nodes = np.asarray(jnodes, dtype=np.int64)
-        self._finalise(tb)
+        # the variable is on the left-hand side of the equation as declared (`v == f(...)`), or the
+        # left-hand side names no variable: how the modeller says which variable an equation defines
+        self.jac_on_lhs = np.asarray(on_lhs, dtype=bool)
+        self._finalise(tb, np.asarray(residual_nodes, dtype=np.int64), np.asarray(jnodes, dtype=np.int64))
 
-    def _finalise(self, tb: _TapeBuilder) -> None:
-        ops, args = tb.ops, tb.args
+    def _finalise(self, tb: _TapeBuilder, residual_nodes: np.ndarray, jac_nodes: np.ndarray) -> None:
+        ops, args, weights = tb.ops, tb.args, tb.weights
         nn = len(ops)
-        level = np.zeros(nn, dtype=np.int64)
+        depth = np.zeros(nn, dtype=np.int64)
         for i, (op, a) in enumerate(zip(ops, args)):
-            if op not in ("x", "p", "c"):
-                level[i] = 1 + max(level[j] for j in a)
+            if op not in _LEAVES:
+                depth[i] = 1 + max(depth[j] for j in a)
+        # renumber: x leaves (variable order), p leaves (parameter order), constants, then by depth and op
+        rank = {"x": 0, "p": 1, "c": 2}
+
+        inner = sorted(range(nn), key=lambda i: (depth[i], rank.get(ops[i], 3), ops[i] if ops[i] not in rank
+                                                 else "", args[i][0] if ops[i] in ("x", "p") else i))
+        new_of = np.empty(nn, dtype=np.int64)
+        new_of[inner] = np.arange(nn)
         self.n_nodes = nn
-        kind = np.array(ops, dtype=object)
-        self._x_nodes = np.array([i for i in range(nn) if ops[i] == "x"], dtype=np.int64)
-        self._x_idx = np.array([args[i][0] for i in self._x_nodes], dtype=np.int64)
-        self._p_nodes = np.array([i for i in range(nn) if ops[i] == "p"], dtype=np.int64)
-        self._p_idx = np.array([args[i][0] for i in self._p_nodes], dtype=np.int64)
-        self._c_nodes = np.array([i for i in range(nn) if ops[i] == "c"], dtype=np.int64)
-        self._c_val = np.array([args[i][0] for i in self._c_nodes], dtype=float)
+        self._ops = [ops[i] for i in inner]
+        self._args = [tuple(int(new_of[j]) for j in args[i]) if ops[i] not in _LEAVES else args[i] for i in inner]
+        self._weights = [weights[i] for i in inner]
+        self._depth = depth[inner]
+        self.residual_nodes = new_of[residual_nodes]
+        self.jac_nodes = new_of[jac_nodes]
+        # leaves: x nodes 0..n-1 (variable j at node j), p nodes n..n+k-1, then constants
+        assert all(self._ops[j] == "x" and self._args[j][0] == j for j in range(self.n))
+        assert all(self._ops[self.n + j] == "p" and self._args[self.n + j][0] == j for j in range(self.k))
+        self._c_nodes = np.array([i for i, op in enumerate(self._ops) if op == "c"], dtype=np.int64)
+        self._c_val = np.array([self._args[i][0] for i in self._c_nodes], dtype=float)
+        self._full_plan = self.plan(np.arange(nn))
+        self._residual_plan = self.plan(self.closure(self.residual_nodes))
+        # which variables each node depends on (Python ints as bit sets), for structure analysis
+        dep = [0] * nn
+        for i, op in enumerate(self._ops):
+            if op == "x":
+                dep[i] = 1 << self._args[i][0]
+            elif op not in _LEAVES:
+                d = 0
+                for j in self._args[i]:
+                    d |= dep[j]
+                dep[i] = d
+        self._node_vars = dep
+        # ∂F_i/∂x_j does not depend on x_j: equation i is linear in x_j
+        self.jac_linear = np.array([not (dep[node] >> int(j)) & 1 for node, j in zip(self.jac_nodes, self.jac_cols)],
+                                   dtype=bool)
+        self._has_jac = True
+
+    # ----- plans -----------------------------------------------------------------------------------
+    def closure(self, roots) -> np.ndarray:
+        """The non-leaf nodes needed to evaluate ``roots``, sorted."""
+        need = np.zeros(self.n_nodes, dtype=bool)
+        stack = [int(r) for r in np.ravel(roots)]
+        while stack:
+            i = stack.pop()
+            if need[i] or self._ops[i] in _LEAVES:
+                continue
+            need[i] = True
+            stack.extend(self._args[i])
+        return np.flatnonzero(need)
+
+    def plan(self, nodes) -> list[_Group]:
+        """Array calls evaluating ``nodes`` (non-leaf nodes; leaves are ignored), children first."""
+        nodes = np.unique(np.asarray(nodes, dtype=np.int64))
+        nodes = nodes[[self._ops[i] not in _LEAVES for i in nodes]] if nodes.size else nodes
         groups: list[_Group] = []
-        for lev in range(1, int(level.max(initial=0)) + 1):
-            at = np.flatnonzero(level == lev)
-            for op in sorted(set(kind[at])):
-                ids = at[kind[at] == op]
-                if op == "sum":
-                    lens = np.array([len(args[i]) for i in ids])
-                    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-                    gather = np.concatenate([np.asarray(args[i], dtype=np.int64) for i in ids])
-                    groups.append(_Group(op, ids, gather=gather, starts=starts))
-                elif op in ("mul", "div", "pow"):
-                    groups.append(_Group(op, ids, a=np.array([args[i][0] for i in ids]),
-                                         b=np.array([args[i][1] for i in ids])))
+        if nodes.size == 0:
+            return groups
+        keys = [(int(self._depth[i]), self._ops[i]) for i in nodes]
+        start = 0
+        for end in range(1, len(nodes) + 1):
+            if end < len(nodes) and keys[end] == keys[start]:
+                continue
+            ids = nodes[start:end]
+            op = keys[start][1]
+            out = slice(int(ids[0]), int(ids[-1]) + 1) if ids[-1] - ids[0] + 1 == ids.size else ids
+            if op == "lin":
+                indptr = np.zeros(ids.size + 1, dtype=np.int64)
+                indptr[1:] = np.cumsum([len(self._args[i]) for i in ids])
+                indices = np.concatenate([np.asarray(self._args[i], dtype=np.int64) for i in ids])
+                data = np.concatenate([np.asarray(self._weights[i], dtype=float) for i in ids])
+                groups.append(_Group(op, out, matrix=sp.csr_matrix((data, indices, indptr),
+                                                                   shape=(ids.size, self.n_nodes))))
+            elif op in ("mul", "div", "pow"):
+                groups.append(_Group(op, out, a=np.array([self._args[i][0] for i in ids]),
+                                     b=np.array([self._args[i][1] for i in ids])))
+            else:
+                groups.append(_Group(op, out, a=np.array([self._args[i][0] for i in ids])))
+            start = end
+        return groups
+
+    def new_values(self, XT: np.ndarray, PT: np.ndarray) -> np.ndarray:
+        """Node values V (n_nodes, B) with the leaves set: XT (n, B) variables, PT (k, B) parameters."""
+        B = max(XT.shape[1], PT.shape[1])
+        V = np.empty((self.n_nodes, B))
+        V[:self.n] = XT
+        V[self.n:self.n + self.k] = PT
+        V[self._c_nodes] = self._c_val[:, None]
+        return V
+
+    @staticmethod
+    def run(V: np.ndarray, plan: list[_Group]) -> np.ndarray:
+        """Evaluate the groups of a plan into V, in place."""
+        with np.errstate(all="ignore"):
+            for g in plan:
+                op, out = g.op, g.out
+                if op == "lin":
+                    V[out] = g.matrix @ V
+                    continue
+                if op == "mul":
+                    r = np.multiply(V[g.a], V[g.b])
+                elif op == "div":
+                    r = np.divide(V[g.a], V[g.b])
+                elif op == "pow":
+                    r = np.power(V[g.a], V[g.b])
                 else:
-                    groups.append(_Group(op, ids, a=np.array([args[i][0] for i in ids])))
-        self._groups = groups
+                    r = _UNARY[op](V[g.a])
+                V[out] = r
+        return V
 
     # ----- evaluation ---------------------------------------------------------------------------
-    def _evaluate(self, X: np.ndarray, P: np.ndarray) -> np.ndarray:
-        X = np.atleast_2d(X)
-        P = np.atleast_2d(P)
-        B = max(X.shape[0], P.shape[0])
-        V = np.empty((B, self.n_nodes))
-        V[:, self._x_nodes] = X[:, self._x_idx]
-        V[:, self._p_nodes] = P[:, self._p_idx]
-        V[:, self._c_nodes] = self._c_val
-        with np.errstate(all="ignore"):
-            for g in self._groups:
-                if g.op == "sum":
-                    V[:, g.out] = np.add.reduceat(V[:, g.gather], g.starts, axis=1)
-                elif g.op == "mul":
-                    V[:, g.out] = V[:, g.a] * V[:, g.b]
-                elif g.op == "div":
-                    V[:, g.out] = V[:, g.a] / V[:, g.b]
-                elif g.op == "pow":
-                    V[:, g.out] = V[:, g.a] ** V[:, g.b]
-                elif g.op == "neg":
-                    V[:, g.out] = -V[:, g.a]
-                elif g.op == "abs":
-                    V[:, g.out] = np.abs(V[:, g.a])
-                else:
-                    V[:, g.out] = _UNARY[g.op](V[:, g.a])
-        return V
+    def _values(self, X, P, plan) -> np.ndarray:
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        P = np.atleast_2d(np.asarray(P, dtype=float))
+        return self.run(self.new_values(X.T, P.T), plan)
 
     def residual(self, X, P) -> np.ndarray:
         """Residuals (body − right-hand side) of every constraint: shape (B, m)."""
-        return self._evaluate(X, P)[:, self.residual_nodes]
+        return self._values(X, P, self._residual_plan)[self.residual_nodes].T.copy()
 
     def residual_and_jacobian(self, X, P) -> tuple[np.ndarray, np.ndarray]:
-        V = self._evaluate(X, P)
-        return V[:, self.residual_nodes], V[:, self.jac_nodes]
+        V = self._values(X, P, self._full_plan)
+        return V[self.residual_nodes].T.copy(), V[self.jac_nodes].T.copy()
 
     def jacobian_values(self, X, P) -> np.ndarray:
-        return self._evaluate(X, P)[:, self.jac_nodes]
+        return self._values(X, P, self._full_plan)[self.jac_nodes].T.copy()
 
     def jacobian(self, x, p) -> sp.csc_matrix:
         """Sparse Jacobian at one point."""
@@ -262,6 +422,16 @@ class CompiledSystem:
     def var_positions(self, component) -> dict:
         pos = pyo.ComponentMap((v, i) for i, v in enumerate(self.variables))
         return {k: pos[component[k]] for k in component if component[k] in pos}
+
+
+def _declared_lhs(con):
+    """Variables on the left-hand side of an equality as declared (None if it names none)."""
+    expr = con.expr
+    args = getattr(expr, "args", None)
+    if not isinstance(expr, EqualityExpression) or not args:
+        return None
+    lhs = ComponentSet(v for v in identify_variables(args[0], include_fixed=False))
+    return lhs or None
 
 
 def compile_model(model: pyo.Block, *, jacobian: bool = True) -> CompiledSystem:

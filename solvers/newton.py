@@ -1,34 +1,29 @@
-"""Native Newton solver of the compiled square system, batched over parameter sets.
+"""Native Newton solvers of the compiled square system, batched over parameter sets.
 
-Each batch member is solved by damped Newton steps (backtracking line search on the residual
-norm); members that fail at the full shock are stepped in from their start point (continuation)
-before they are given up. Every member gets its own status; one failure never loses the others.
+Two paths, both on the residual and Jacobian compiled from the Pyomo constraints:
+
+* the default, `lewie.solvers.batch.solve_batch`: reduced-space Newton on the small core of the
+  system (the other variables are defined explicitly by their equations), one factorisation per
+  draw, batched dense linear algebra — the fast path for many parameter sets;
+* the generic full-space path here, `newton_batch`: damped Newton on all variables with one sparse
+  LU (SuperLU) of the block-diagonal batch Jacobian; `solve_with_continuation` steps failing members
+  in from their start point. It needs no structure, and is the fallback and the reference.
+
+Each batch member is solved by damped Newton steps (backtracking line search on the residual norm);
+every member gets its own status; one failure never loses the others.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .base import Backend, BackendInfo, SolveResult, SolverStatus
+from .batch import COLLAPSE, BatchResult, solve_batch
 from .compile import CompiledSystem, compile_model
 
-
-@dataclass
-class BatchResult:
-    """Solutions and per-member outcome of a batched solve."""
-
-    x: np.ndarray  # (B, n)
-    status: np.ndarray  # (B,) of SolverStatus
-    iterations: np.ndarray  # (B,)
-    max_residual: np.ndarray  # (B,) scaled infinity norm
-    message: np.ndarray  # (B,) of str
-
-    @property
-    def ok(self) -> np.ndarray:
-        return np.array([s is SolverStatus.CONVERGED for s in self.status])
+__all__ = ["BatchResult", "NewtonBackend", "newton_batch", "residual_scale", "solve_batch",
+           "solve_with_continuation"]
 
 
 def residual_scale(system: CompiledSystem, x: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -169,22 +164,57 @@ def solve_with_continuation(system: CompiledSystem, x_start: np.ndarray, p_start
 
 
 class NewtonBackend(Backend):
-    """The default backend: Newton on the system compiled from the Pyomo model (numpy + SuperLU)."""
+    """The default backend: Newton on the system compiled from the Pyomo model.
+
+    `solve` solves the model in place: reduced-space Newton first (`solve_batch` with one member),
+    the full-space sparse Newton if that fails. `solve_batch` solves draws × shocks at once.
+    """
 
     name = "newton"
-    capabilities = ("square-system", "batched", "continuation", "sparse-jacobian")
+    capabilities = ("square-system", "batched", "continuation", "sparse-jacobian", "reduced-space")
 
     @classmethod
     def info(cls) -> BackendInfo:
         import scipy
         return BackendInfo(cls.name, True, f"lewie native (scipy {scipy.__version__})", cls.capabilities)
 
-    def solve(self, model, *, tol: float = 1e-10, max_iter: int = 50) -> SolveResult:
+    def solve(self, model, *, tol: float = 1e-12, max_iter: int = 50) -> SolveResult:
         system = compile_model(model)
         x, p = system.get_x(), system.get_p()
-        scale = residual_scale(system, x, p)
-        res = newton_batch(system, x[None, :], p[None, :], scale=scale, tol=tol, max_iter=max_iter)
+        details: dict = {}
+        reduced = solve_batch(system, x[None], p[None], p[None], tol=tol, max_iter=max_iter, continuation=())
+        details["reduced_space"] = {"status": reduced.status[0].value, "message": str(reduced.message[0]),
+                                    "iterations": int(reduced.iterations[0])}
+        if reduced.ok[0]:
+            res, path = reduced, "reduced-space"
+        else:
+            scale = residual_scale(system, x, p)
+            res = newton_batch(system, x[None, :], p[None, :], scale=scale, tol=tol, max_iter=max_iter)
+            path = "full-space (after reduced-space: " + f"{reduced.status[0].value}: {reduced.message[0]})"
+            F_sol, J_sol = system.residual_and_jacobian(res.x[0], p)
+            if res.ok[0] and not np.isfinite(_solve_linear(system, J_sol, F_sol)).all():
+                # the equations hold but not at an isolated solution (e.g. the rent of a factor
+                # nobody has): that is no answer to report
+                res.status[0] = SolverStatus.SINGULAR_JACOBIAN
+                res.message[0] = ("the equations hold at a point where the Jacobian is singular: the "
+                                  "solution is not locally unique")
+            collapsed = np.flatnonzero((x > 0) & (np.abs(res.x[0]) <= COLLAPSE * x))
+            if res.ok[0] and collapsed.size:
+                j = int(collapsed[0])
+                res.status[0] = SolverStatus.NOT_VERIFIED
+                res.message[0] = (f"converged to a degenerate point: {system.variables[j].name} fell from "
+                                  f"{x[j]:g} to {res.x[0][j]:g}")
+        details["path"] = path
         if np.isfinite(res.x[0]).all():
             system.set_x(res.x[0])
-        return SolveResult(res.status[0], int(res.iterations[0]), float(res.max_residual[0]),
-                           str(res.message[0]), solver=self.name)
+        message = str(res.message[0])
+        if not res.ok[0]:
+            message = (f"reduced-space Newton: {reduced.status[0].value}: {reduced.message[0]}; "
+                       f"full-space Newton: {res.status[0].value}: {res.message[0]}")
+        return SolveResult(res.status[0], int(res.iterations[0]), float(res.max_residual[0]), message,
+                           solver=self.name, details=details)
+
+    def solve_batch(self, system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray,
+                    **options) -> BatchResult:
+        """Draws × shocks at once; see `lewie.solvers.batch.solve_batch`."""
+        return solve_batch(system, X_base, P_base, P, **options)

@@ -21,7 +21,7 @@ from lewie.sam.io import read_sam
 from lewie.sam.workbook import read_parameters
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.toml") if p.stem != "example_village")
+SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.toml") if not p.stem.startswith("example_"))
 
 
 def _tool(name: str):

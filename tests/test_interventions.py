@@ -40,7 +40,7 @@ WORLD = {"villages": {"v": ["owner", "other"]},
 
 def run_world(tmp_path, interventions, **extra):
     sc = write_scenario(tmp_path, world_economy(), **{**WORLD, **extra}, interventions=interventions)
-    return lewie.run(sc).sel(variant="all")
+    return lewie.run(sc).sel(variant="all", draw=0)
 
 
 def fixed_supply_economy(villages=(("hh", 45.0, 55.0),)):
@@ -146,7 +146,7 @@ def test_in_kind_transfer_of_a_local_good_in_fixed_supply_lowers_its_price(tmp_p
                         markets={"village": ["local"], "world": ["outside"]},
                         interventions=[{"kind": "in_kind_transfer", "good": "local", "households": ["hh"],
                                         "amount": 5.0, "resold_share": 0.5, "resale_cost": 0.2}])
-    ds = lewie.run(sc).sel(variant="all")
+    ds = lewie.run(sc).sel(variant="all", draw=0)
     c, E, L, q = 0.45, 55.0, 45.0, 5.0 * (1 - 0.5 * 0.2)
     price = c * E / ((1 - c) * (L + q))
     assert float(ds["price"].sel(state="simulated", good="local", village="v")) == pytest.approx(price, rel=1e-9)
@@ -240,7 +240,7 @@ def test_new_labour_in_a_village_labour_market_lowers_the_wage(tmp_path):
                         labour_supply={"elasticity": 0.0},
                         interventions=[{"kind": "labour_supply", "households": ["hh"], "factor": "labor",
                                         "amount": 5.0, "cost": 1.0}])
-    ds = lewie.run(sc).sel(variant="all")
+    ds = lewie.run(sc).sel(variant="all", draw=0)
     c, E, L0 = 0.45, 55.0, 45.0
     w = c * E / ((1 - c) * (L0 + 5.0))
     assert float(ds["wage"].sel(state="simulated", factor="labor", village="v")) == pytest.approx(w, rel=1e-9)
@@ -265,7 +265,7 @@ def test_local_procurement_of_a_good_in_fixed_supply_only_moves_its_price(tmp_pa
     sc = write_scenario(tmp_path, fixed_supply_economy(), villages={"v": ["hh"]},
                         markets={"village": ["local"], "world": ["outside"]},
                         interventions=[{"kind": "local_procurement", "good": "local", "amount": D}])
-    ds = lewie.run(sc).sel(variant="all")
+    ds = lewie.run(sc).sel(variant="all", draw=0)
     c, E, L = 0.45, 55.0, 45.0
     price = c * E / (L * (1 - c) - D)
     assert float(ds["price"].sel(state="simulated", good="local", village="v")) == pytest.approx(price, rel=1e-9)
@@ -283,13 +283,13 @@ def test_local_procurement_from_some_groups_buys_in_their_villages(tmp_path):
     sam = fixed_supply_economy((("a", 45.0, 55.0), ("b", 90.0, 110.0)))
     fields = dict(villages={"va": ["a"], "vb": ["b"]}, markets={"village": ["local"], "world": ["outside"]})
     only_b = lewie.run(write_scenario(tmp_path, sam, **fields, interventions=[
-        {"kind": "local_procurement", "good": "local", "amount": 10.0, "households": ["b"]}])).sel(variant="all")
+        {"kind": "local_procurement", "good": "local", "amount": 10.0, "households": ["b"]}])).sel(variant="all", draw=0)
     p = only_b["price"].sel(state="simulated", good="local")
     assert float(p.sel(village="va")) == pytest.approx(1.0, abs=1e-12)
     assert float(p.sel(village="vb")) == pytest.approx(0.45 * 110 / (90 * 0.55 - 10.0), rel=1e-9)
     assert only_b["beneficiary"].values.tolist() == [False, True]
     both = lewie.run(write_scenario(tmp_path, sam, **fields, interventions=[
-        {"kind": "local_procurement", "good": "local", "amount": 15.0}])).sel(variant="all")
+        {"kind": "local_procurement", "good": "local", "amount": 15.0}])).sel(variant="all", draw=0)
     p = both["price"].sel(state="simulated", good="local")
     assert float(p.sel(village="va")) == pytest.approx(0.45 * 55 / (45 * 0.55 - 5.0), rel=1e-9)
     assert float(p.sel(village="vb")) == pytest.approx(float(p.sel(village="va")), rel=1e-9)

@@ -70,7 +70,7 @@ def variant_multipliers(case: str, variants: list[str] | None = None) -> dict[st
 
     sc = lewie.load_scenario(SCENARIOS / f"{case}.toml")
     sc = sc.model_copy(update={"montecarlo": sc.montecarlo.model_copy(update={"draws": 0})})
-    ds = lewie.run(sc, variants=variants)
+    ds = lewie.run(sc, variants=variants).sel(draw=0)  # the point estimates
     a = lewie.analysis
     nominal, real = a.income_multiplier(ds), a.income_multiplier(ds, real=True)
     production = a.production_multiplier(ds).sum("good")

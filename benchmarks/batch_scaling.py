@@ -1,0 +1,112 @@
+"""Throughput of `lewie batch` with 1 and 2 local Dask workers, against a plain in-process run.
+
+The work: every variant of the given scenarios (default: the whole bundled library) for draws
+0..N, timed three ways in one run on this machine:
+
+  (a) in-process: for each scenario, `lewie.montecarlo.run_draws` (one batched solve of all draws)
+      and `lewie.results.save_results` — no Dask, no chunk files;
+  (b) `lewie.batch.run_batch` on a LocalCluster of 1 worker process;
+  (c) the same on 2 worker processes.
+
+For (b) and (c) the cluster's start-up (processes spawned, lewie imported) is timed apart from the
+batch itself (plan, chunks solved on the workers and written, merged into one file per scenario).
+It prints draws per second (a draw = one recalibrated economy with every variant solved), the
+overhead of the distributed layer against (a), the speed-up from 1 to 2 workers, and checks that
+the three give identical results. The machine's load average is printed too: other work running on
+the same cores slows every configuration.
+
+Run: .venv/bin/python benchmarks/batch_scaling.py [--draws 100] [--chunk-size 25] [SCENARIO ...]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def in_process(plan, folder: Path) -> float:
+    from lewie.montecarlo import run_draws
+    from lewie.results import save_results
+    t0 = time.perf_counter()
+    for sp in plan.scenarios:
+        save_results(run_draws(sp.scenario), folder / f"{sp.stem}.nc")
+    return time.perf_counter() - t0
+
+
+def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Path) -> tuple[float, float, int]:
+    from dask.distributed import Client, LocalCluster
+    from lewie.batch import _quiet_dask, run_batch
+    t0 = time.perf_counter()
+    with _quiet_dask():
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+            client.run(lambda: __import__("lewie.montecarlo"))  # the workers' imports: start-up, not work
+            startup = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            outcome = run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client, progress=False)
+            work = time.perf_counter() - t1
+    return startup, work, len(outcome.computed)
+
+
+def identical(a: Path, b: Path) -> bool:
+    import xarray as xr
+    from lewie.results import load_results
+    for path in sorted(a.glob("*.nc")):
+        x, y = load_results(path), load_results(b / path.name)
+        for d in (x, y):
+            for k in ("scenario_key", "batch_draws"):
+                d.attrs.pop(k, None)
+        try:
+            xr.testing.assert_identical(x, y)
+        except AssertionError:
+            return False
+    return True
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenarios", nargs="*", type=Path, help="scenario files (default: scenarios/*.toml)")
+    ap.add_argument("--draws", type=int, default=100)
+    ap.add_argument("--chunk-size", type=int, default=None)
+    args = ap.parse_args(argv)
+    from lewie.batch import DEFAULT_CHUNK_SIZE, plan_batch
+    files = args.scenarios or sorted((REPO / "scenarios").glob("*.toml"))
+    tmp = Path(tempfile.mkdtemp(prefix="lewie-batch-bench-"))
+    plan = plan_batch(files, tmp / "plan", draws=args.draws, chunk_size=args.chunk_size)
+    n_draws = len(plan.scenarios) * (args.draws + 1)
+    n_variants = sum(len(sp.variants) for sp in plan.scenarios)
+    n_solves = sum((args.draws + 1) * len(sp.variants) for sp in plan.scenarios)
+    print(f"{len(plan.scenarios)} scenarios, {n_variants} variants, draws 0..{args.draws}: {n_draws} draws, "
+          f"{n_solves} solves, chunks of "
+          f"{args.chunk_size or DEFAULT_CHUNK_SIZE} draws; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at start")
+    (tmp / "inproc").mkdir()
+    t_in = in_process(plan, tmp / "inproc")
+    print(f"  in-process (run_draws + save_results)   {t_in:7.1f} s   {n_draws / t_in:7.1f} draws/s")
+    rows = {}
+    for w in (1, 2):
+        startup, work, chunks = batched(files, args.draws, args.chunk_size, w, tmp / f"w{w}")
+        rows[w] = (startup, work)
+        print(f"  batch, {w} worker{'s' if w > 1 else ' '} ({chunks} chunks)           {work:7.1f} s   "
+              f"{n_draws / work:7.1f} draws/s   (+ {startup:.1f} s cluster start-up)")
+    s1, w1 = rows[1]
+    s2, w2 = rows[2]
+    print(f"overhead of the distributed layer, 1 worker vs in-process: {100 * (w1 / t_in - 1):+.0f}% "
+          f"({100 * ((w1 + s1) / t_in - 1):+.0f}% with start-up)")
+    print(f"speed-up 1 -> 2 workers: {w1 / w2:.2f}x ({(w1 + s1) / (w2 + s2):.2f}x with start-up)")
+    same = identical(tmp / "inproc", tmp / "w1") and identical(tmp / "inproc", tmp / "w2")
+    print(f"results identical (in-process, 1 worker, 2 workers): {'yes' if same else 'NO'}; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

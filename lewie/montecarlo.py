@@ -1,0 +1,487 @@
+"""Monte Carlo and sensitivity sweeps: many draws of the estimated shares, every variant, solved at once.
+
+For draws ``first``..``last`` of a scenario (`MonteCarlo.solve`, `solve_draws`):
+
+1. **Draw** the shares (`lewie.sampling`: the GAMS procedure by default, Dirichlet on request, or
+   draws supplied in a file). Draw d uses its own random stream, so it does not depend on which
+   other draws are solved with it.
+2. **Recalibrate** every draw (`lewie.draws.recalibrate`: levels kept, shares redrawn, exogenous
+   income and the fixed net trades recomputed), at every sweep point (a setting given as a list,
+   e.g. ``labour_supply.elasticity = [0, 1, 100]``; each point has its own parameters).
+3. **Check each draw's base**: the compiled residual of every equation at the draw's recalibrated
+   base, relative to the equation's scale, must be ≤ 1e-9 (`lewie.draws.check_bases`); a draw that
+   fails is kept, with status ``failed: base check`` and the worst equation as its reason.
+4. **Shock and solve**: each variant's interventions are resolved once, at the point estimates, into
+   additive changes and factors (`lewie.interventions.Effect`) and applied to each draw's own base
+   parameters (``new = base × factors + changes``: a transfer adds the same amount in every draw, a
+   productivity gain scales each draw's own productivity). Every (sweep point, draw, variant) is
+   one member of one batched reduced-space Newton solve (`lewie.solvers.batch.solve_batch`), which
+   checks every member's full residual (all equations, ≤ 1e-8 relative).
+5. **Verify with Pyomo**: for draws 0, 1 and every 50th draw, the base and every solution are
+   loaded into the Pyomo model and every constraint is evaluated by Pyomo itself (`lewie.verify`):
+   an independent check that the compiled system and the declared model agree
+   (``pyomo_verified(draw)`` says which draws were).
+
+A member that fails keeps its place: ``status`` says ``failed: <what>``, ``reason`` why, its values
+are NaN. Nothing depends on how the draws are split into chunks: the results of draws 0..N are the
+same, to the last bit, solved in one call or in chunks of any size (`run` concatenates chunks).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from .calibrate import Calibration
+from .draws import BASE_TOL, SHARE_TOL, check_bases, recalibrate
+from .errors import CalibrationError, InputError, SolveError, unknown_label
+from .interventions import Effect
+from .results import OutputMap, add_parameter_values, add_solver_info, add_variant_info, draws_dataset
+from .sampling import Draws, Sampler, read_draws
+from .scenario import Scenario, load_scenario
+
+log = logging.getLogger("lewie")
+
+SOLUTION_TOL = 1e-8  # relative residual of every equation at a verified solution
+VERIFY_EVERY = 50  # Pyomo verifies draws 0, 1 and every 50th
+DEFAULT_CHUNK = 250  # draws solved per batch by `run`
+RECAL_BLOCK = 32  # draws recalibrated per call, in blocks aligned on the draw number (see _recalibrate)
+VERIFICATION = ("every draw's base: compiled residual of every equation <= 1e-9 relative; every solution: "
+                "compiled residual of every equation <= 1e-8 relative; draws 0, 1 and every 50th: base and "
+                "solutions re-checked by Pyomo's own evaluation of every constraint")
+
+
+@dataclass
+class _Point:
+    """One sweep point: its coordinates, scenario, calibration, resolved interventions and shocks."""
+
+    coords: dict
+    scenario: Scenario
+    calibration: Calibration
+    effects: list[Effect]
+    shocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per variant: positions, factors, changes
+    fixed: np.ndarray  # positions of fixed factors (must stay positive)
+
+
+def verified_draw(d: int) -> bool:
+    """Draws whose base and solutions Pyomo re-checks: 0, 1 and every 50th."""
+    return d <= 1 or d % VERIFY_EVERY == 0
+
+
+class MonteCarlo:
+    """A scenario made ready for solving draws: its economy loaded, calibrated and checked, the model
+    built and compiled once, the interventions resolved at every sweep point, the draws' source set.
+
+    ``draws_file`` (default: the scenario's ``montecarlo.draws_file``; a file or a table as
+    `lewie.sampling.read_draws` reads) supplies the draws instead of lewie's sampler.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path, *, variants: list[str] | None = None,
+                 draws_file: str | Path | pd.DataFrame | None = None):
+        from lewie.solvers.batch import explicit_for
+        from lewie.solvers.compile import compile_model
+        from .pipeline import Simulation
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        sim = Simulation(sc).load().validate().calibrate().build()
+        self.sim = sim
+        self.scenario = sc = sim.scenario  # labels respelled, dashboard shocks added
+        names = list(sim.shocks)
+        for v in variants or []:
+            if v not in names:
+                raise InputError(unknown_label("variant", v, names))
+        self.variants = list(variants) if variants is not None else names
+        self.system = compile_model(sim.model)
+        self.explicit = explicit_for(self.system)
+        self.outputs = OutputMap(sim.structure, sim.model, self.system)
+        self.points = self._points()
+        mc = sc.montecarlo
+        self.sampler = Sampler(sim.parameters, sim.calibration, seed=mc.seed, distribution=mc.distribution,
+                               gams_compat=sc.gams_compat, file=sc.parameters or sc.workbook)
+        if isinstance(draws_file, pd.DataFrame):  # a table of draws in memory (see `read_draws`)
+            self.draws_file, self.supplied = "(table)", read_draws(draws_file)
+        else:
+            self.draws_file = Path(draws_file) if draws_file is not None else mc.draws_file
+            self.supplied = read_draws(self.draws_file) if self.draws_file is not None else None
+
+    # ---- setup ----------------------------------------------------------------------------------
+    def _points(self) -> list[_Point]:
+        from .pipeline import Simulation
+        ref = self.sim
+        out = []
+        for coords, sc_p in self.scenario.sweep_points():
+            if not out:
+                sim = ref
+            else:
+                sim = Simulation(sc_p)
+                sim.sam, sim.parameters, sim.economy_log, sim.stage = ref.sam, ref.parameters, ref.economy_log, "loaded"
+                sim.validate().calibrate()
+                c, r = sim.calibration, ref.calibration
+                if (c.factor_uses, c.input_uses, c.consumption, c.labour_supply) != \
+                        (r.factor_uses, r.input_uses, r.consumption, r.labour_supply):  # pragma: no cover
+                    raise InputError(f"sweep point {coords} changes the economy's structure", file=self.scenario.source)
+            vmap = sim.scenario.variant_map()
+            shocks = [self._shock(sim.effects, vmap[v]) for v in self.variants]
+            out.append(_Point(coords, sim.scenario, sim.calibration, sim.effects, shocks,
+                              np.array(list(self.system.param_positions(ref.model.fixed_factor).values()),
+                                       dtype=np.int64)))
+        return out
+
+    def _shock(self, effects: list[Effect], idx: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The variant's effects combined, as parameter positions, factors and changes."""
+        factor: dict[int, float] = {}
+        change: dict[int, float] = {}
+        model = self.sim.model
+        for i in idx:
+            e = effects[i]
+            for name, values in e.scale.items():
+                pos = self.system.param_positions(model.find_component(name))
+                for k, f in values.items():
+                    factor[pos[k]] = factor.get(pos[k], 1.0) * f
+            for name, values in e.add.items():
+                pos = self.system.param_positions(model.find_component(name))
+                for k, a in values.items():
+                    change[pos[k]] = change.get(pos[k], 0.0) + a
+        keys = sorted(set(factor) | set(change))
+        return (np.array(keys, dtype=np.int64), np.array([factor.get(j, 1.0) for j in keys]),
+                np.array([change.get(j, 0.0) for j in keys]))
+
+    @property
+    def sweeps(self) -> dict[str, list[float]]:
+        return {sw.dim: list(sw.values) for sw in self.scenario.sweeps}
+
+    def draws(self, first: int, last: int) -> Draws:
+        """The shares of draws ``first``..``last`` (drawn, or supplied)."""
+        if self.supplied is not None:
+            return self.sampler.supplied(self.supplied, first, last, file=self.draws_file)
+        return self.sampler.draw(first, last)
+
+    @property
+    def method(self) -> str:
+        return "supplied" if self.supplied is not None else self.sampler.method
+
+    # ---- solving --------------------------------------------------------------------------------
+    def solve(self, first: int, last: int) -> xr.Dataset:
+        """Draws ``first``..``last`` (inclusive) of every variant at every sweep point (module docstring)."""
+        from lewie.solvers.base import SolverStatus
+        from lewie.solvers.batch import solve_batch
+        if first < 0 or last < first:
+            raise InputError(f"draws {first}..{last} is not a range of draws (first ≥ 0, last ≥ first)")
+        system, model = self.system, self.sim.model
+        n, k = system.n, system.k
+        draws = list(range(first, last + 1))
+        D, Pn, V = len(draws), len(self.points), len(self.variants)
+        dr = self.draws(first, last)
+        values = dr.values.to_numpy(dtype=float)
+        status = np.full((V, Pn, D), "converged", dtype=object)
+        reason = np.full((V, Pn, D), "", dtype=object)
+        iters = np.zeros((V, Pn, D), dtype=np.int64)
+        resid = np.full((V, Pn, D), np.nan)
+
+        def fail(v, p, d, what, why):
+            sl = tuple(slice(None) if x is None else x for x in (v, p, d))
+            status[sl], reason[sl] = f"failed: {what}", why
+
+        ok_draw = np.ones(D, dtype=bool)
+        for i, d in enumerate(draws):
+            why = dr.failed.get(d) or self._share_problem(values[i])
+            if why:
+                ok_draw[i] = False
+                fail(None, None, i, "recalibration", why)
+        X0 = np.full((Pn, D, n), np.nan)
+        P0 = np.full((Pn, D, k), np.nan)
+        idx_ok = np.flatnonzero(ok_draw)
+        base_ok = np.zeros((Pn, D), dtype=bool)
+        for p, pt in enumerate(self.points):
+            if idx_ok.size == 0:
+                break
+            x0, p0 = self._recalibrate(pt.calibration, draws, values, ok_draw)
+            worst = check_bases(system, x0[idx_ok], p0[idx_ok], tol=np.inf)
+            X0[p, idx_ok], P0[p, idx_ok] = x0[idx_ok], p0[idx_ok]
+            for j, i in enumerate(idx_ok):
+                if worst[j] <= BASE_TOL:
+                    base_ok[p, i] = True
+                else:
+                    fail(None, p, i, "base check", self._base_reason(x0[i], p0[i], worst[j]))
+        # every (sweep point, draw) with a good base, with each variant's shock on its own base
+        rows = np.argwhere(base_ok)  # (R, 2): point, draw
+        R = len(rows)
+        Xb = X0[rows[:, 0], rows[:, 1]] if R else np.empty((0, n))
+        Pb = P0[rows[:, 0], rows[:, 1]] if R else np.empty((0, k))
+        P = np.repeat(Pb[:, None, :], V, axis=1)
+        for r, (p, i) in enumerate(rows):
+            pt = self.points[p]
+            for v, (pos, fac, add) in enumerate(pt.shocks):
+                P[r, v, pos] = Pb[r, pos] * fac + add
+                bad = pt.fixed[~(P[r, v, pt.fixed] > 0)]
+                if bad.size:
+                    fail(v, p, i, "shock", f"the shock leaves {system.parameters[bad[0]].name} at "
+                                           f"{P[r, v, bad[0]]:g}: an activity cannot lose all of a fixed factor")
+                    P[r, v] = Pb[r]  # solved trivially; the member stays failed
+        Xs = np.full((V, Pn, D, n), np.nan)
+        Ps = np.full((V, Pn, D, k), np.nan)
+        if R:
+            res = solve_batch(system, Xb, Pb, P, explicit=self.explicit)
+            x = res.x.reshape(R, V, n)
+            for r, (p, i) in enumerate(rows):
+                for v in range(V):
+                    b = r * V + v
+                    iters[v, p, i] = res.iterations[b]
+                    if status[v, p, i] != "converged":
+                        continue
+                    if res.status[b] is SolverStatus.CONVERGED:
+                        Xs[v, p, i], Ps[v, p, i] = x[r, v], P[r, v]
+                        resid[v, p, i] = res.max_residual[b]
+                    elif res.max_residual[b] <= SOLUTION_TOL and np.isfinite(x[r, v]).all():
+                        # Newton stalled at the rounding floor short of its own (core) tolerance, but
+                        # every equation holds to the verification tolerance every solution must meet
+                        Xs[v, p, i], Ps[v, p, i] = x[r, v], P[r, v]
+                        resid[v, p, i] = res.max_residual[b]
+                        reason[v, p, i] = (f"accepted: every equation holds within {res.max_residual[b]:.2g} "
+                                           f"(<= {SOLUTION_TOL:g}) although Newton stopped short of its own "
+                                           f"tolerance ({res.status[b].value}: {res.message[b]})")
+                    else:
+                        fail(v, p, i, res.status[b].value.replace("_", " "), str(res.message[b]))
+        verified = self._verify(draws, X0, P0, Xs, Ps, base_ok, status)
+        # outputs: NaN where the base check failed or the member failed
+        Xbase = np.where(base_ok[..., None], X0, np.nan)
+        Pbase = np.where(base_ok[..., None], P0, np.nan)
+        return self._dataset(draws, Xbase, Pbase, Xs, Ps, status, reason, iters, resid, values, dr, verified)
+
+    def _recalibrate(self, cal: Calibration, draws: list[int], values: np.ndarray, ok: np.ndarray):
+        """`lewie.draws.recalibrate` of the draws, in blocks aligned on the draw number.
+
+        Its matrix products go through BLAS, whose rounding can depend on how many rows a product
+        has and where a row sits among them; so draw d is always recalibrated in a block of
+        `RECAL_BLOCK` rows at row d mod `RECAL_BLOCK` (the other rows: its block's neighbours, or
+        the point estimates), whatever chunk it is solved in. Rows of draws that are not ``ok`` are
+        the point estimates (their results are discarded).
+        """
+        s = self.sampler
+        out_x = np.full((len(draws), self.system.n), np.nan)
+        out_p = np.full((len(draws), self.system.k), np.nan)
+        pos = {d: i for i, d in enumerate(draws)}
+        for start in range(draws[0] - draws[0] % RECAL_BLOCK, draws[-1] + 1, RECAL_BLOCK):
+            block = np.tile(s.point, (RECAL_BLOCK, 1))
+            rows = []
+            for j in range(RECAL_BLOCK):
+                i = pos.get(start + j)
+                if i is not None and ok[i]:
+                    block[j] = values[i]
+                    rows.append((j, i))
+            if not rows:
+                continue
+            sd = Draws(pd.DataFrame(block, columns=s.columns), -1, "block").share_draws()
+            x0, p0 = recalibrate(self.sim.model, cal, sd, check=False)
+            for j, i in rows:
+                out_x[i], out_p[i] = x0[j], p0[j]
+        return out_x, out_p
+
+    def _share_problem(self, v: np.ndarray) -> str:
+        """Why a draw's shares cannot be calibrated ('' when they can): the checks of
+        `lewie.draws.recalibrate`, made per draw so one bad draw does not stop the others."""
+        s = self.sampler
+        if not np.isfinite(v).all() or (v < 0).any():
+            j = int(np.flatnonzero(~(np.isfinite(v) & (v >= 0)))[0])
+            return f"{'|'.join(s.keys[j])} = {v[j]:g} is not a share"
+        share = np.isin(s.param, ("factor_share", "budget_share"))
+        sums = np.bincount(s.group[share], weights=v[share], minlength=s.group.max() + 1)
+        off = np.zeros(sums.size, dtype=bool)
+        off[s.group[share]] = np.abs(sums[s.group[share]] - 1) > SHARE_TOL
+        if off.any():
+            j = int(np.flatnonzero(share & off[s.group])[0])
+            return f"the share vector of {'|'.join(s.keys[j])} sums to {sums[s.group[j]]:.12g}, not 1"
+        leak = {}
+        for j in np.flatnonzero(np.isin(s.param, ("savings_rate", "transfer_rate", "outside_rate"))):
+            leak[s.household[j]] = leak.get(s.household[j], 0.0) + v[j]
+        over = [h for h, t in leak.items() if t > 1]
+        if over:
+            return f"savings, transfer and outside rates of '{over[0]}' sum to {leak[over[0]]:g} > 1"
+        return ""
+
+    def _base_reason(self, x, p, worst) -> str:
+        from lewie.solvers.batch import residual_table
+        table = residual_table(self.system, x, p)
+        r = table.iloc[0]
+        return (f"the recalibrated base does not solve the model: {r.equation}[{r.labels}] has relative residual "
+                f"{r.relative:.3g} > {BASE_TOL:g}")
+
+    def _verify(self, draws, X0, P0, Xs, Ps, base_ok, status) -> np.ndarray:
+        """Pyomo's own evaluation of every constraint at the base and solutions of the verified draws."""
+        from .verify import verify
+        system = self.system
+        out = np.zeros(len(draws), dtype=bool)
+        chosen = [i for i, d in enumerate(draws) if verified_draw(d)]
+        if not chosen:
+            return out
+        x_saved, p_saved = system.get_x(), system.get_p()
+        try:
+            for i in chosen:
+                d = draws[i]
+                for p in range(len(self.points)):
+                    if not base_ok[p, i]:
+                        continue
+                    system.set_p(P0[p, i])
+                    system.set_x(X0[p, i])
+                    verify(self.sim.model, tol=BASE_TOL, what=f"draw {d}: the recalibrated base")
+                    for v, name in enumerate(self.variants):
+                        if status[v, p, i] == "converged":
+                            system.set_p(Ps[v, p, i])
+                            system.set_x(Xs[v, p, i])
+                            verify(self.sim.model, tol=SOLUTION_TOL, what=f"draw {d}, variant '{name}': the solution")
+                out[i] = True
+        finally:
+            system.set_p(p_saved)
+            system.set_x(x_saved)
+        return out
+
+    # ---- results --------------------------------------------------------------------------------
+    def _dataset(self, draws, Xbase, Pbase, Xs, Ps, status, reason, iters, resid, values, dr, verified) -> xr.Dataset:
+        sweeps = self.sweeps
+        shape = tuple(len(v) for v in sweeps.values())
+        V, D = len(self.variants), len(draws)
+
+        def lay(a, lead):  # (…, Pn, D, ·) -> (…, *sweeps, D, ·)
+            return a.reshape(a.shape[:lead] + shape + a.shape[lead + 1:])
+
+        base = {k: (dims, lay(arr, 0), a) for k, (dims, arr, a) in self.outputs.arrays(Xbase, Pbase).items()}
+        sim = {k: (dims, lay(arr, 1), a) for k, (dims, arr, a) in self.outputs.arrays(Xs, Ps).items()}
+        ds = draws_dataset(self.sim.structure, base, sim, variants=self.variants, sweeps=sweeps, draws=draws,
+                           attrs=self.attrs())
+        sc = self.scenario
+        vmap = {v: sc.variant_map()[v] for v in self.variants}
+        ds = add_variant_info(ds, self.points[0].effects, vmap, sweeps=sweeps,
+                              effects_by_point=[pt.effects for pt in self.points])
+        dims = ("variant",) + tuple(sweeps) + ("draw",)
+        ds = add_solver_info(ds, lay(status, 1), lay(reason, 1), lay(iters, 1), lay(resid, 1), dims=dims)
+        ds = add_parameter_values(ds, self.sampler.keys, values)
+        ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
+        ds["draw_note"].attrs = {"long_name": "what was done to the draw's values ('' when nothing)"}
+        ds["pyomo_verified"] = ("draw", verified)
+        ds["pyomo_verified"].attrs = {"long_name": "the draw's base and solutions were re-checked by Pyomo's own "
+                                                   "evaluation of every constraint"}
+        converged = status == "converged"
+        ds.attrs["solver_iterations"] = int(iters.sum())
+        ds.attrs["max_relative_residual"] = float(resid[converged].max()) if converged.any() else float("nan")
+        return ds
+
+    def attrs(self) -> dict:
+        """Attributes of the results (plain strings and numbers; the same for every chunk of draws)."""
+        from .pipeline import base_attrs
+        supplied = self.supplied is not None
+        out = base_attrs(self.sim)
+        out["scenario_json"] = self.scenario.model_dump_json()
+        out["draws"] = int(self.scenario.montecarlo.draws)
+        out["solver"] = "newton"
+        out["draw_method"] = self.method
+        out["verification"] = VERIFICATION
+        if supplied:
+            out.update(seed=-1, distribution="supplied", draws_file=str(self.draws_file),
+                       draws_log="\n".join(self.sampler.supplied(self.supplied, 0, 0, file=self.draws_file).log))
+        else:
+            out["draws_log"] = "\n".join(self.sampler.log)
+        return out
+
+
+def solve_draws(scenario: Scenario | str | Path, first: int, last: int, *, variants: list[str] | None = None,
+                draws: str | Path | pd.DataFrame | None = None) -> xr.Dataset:
+    """Draws ``first``..``last`` of every variant (or ``variants``) of a scenario, at every sweep
+    point; ``draws``: supplied draws, a file or a table (default: the scenario's ``draws_file``, else
+    lewie's own). The result does not depend on which other draws are solved in the same call. See
+    `MonteCarlo`."""
+    return MonteCarlo(scenario, variants=variants, draws_file=draws).solve(first, last)
+
+
+_SUMMED = ("solver_iterations", "max_relative_residual")
+
+
+def _same(a, b) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+
+
+def concat_draws(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Chunks of draws into one Dataset (sorted by draw); counts summed, worst residual maximised."""
+    parts = sorted(parts, key=lambda d: int(d["draw"].values[0]))
+    if len(parts) == 1:
+        return parts[0]
+    attrs = dict(parts[0].attrs)
+    for p in parts[1:]:
+        differ = [k for k in attrs if k not in _SUMMED and not _same(p.attrs.get(k), attrs[k])]
+        if differ:
+            raise ValueError(f"attribute {differ[0]!r} differs between chunks of draws")
+    out = xr.concat([p.drop_attrs(deep=False) for p in parts], dim="draw",
+                    data_vars="minimal", coords="minimal", compat="identical", join="exact")
+    out.attrs = attrs
+    out.attrs["solver_iterations"] = int(sum(p.attrs["solver_iterations"] for p in parts))
+    out.attrs["max_relative_residual"] = float(np.nanmax([p.attrs["max_relative_residual"] for p in parts]))
+    return out
+
+
+def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed: int | None = None,
+              chunk: int | None = None, draws_file: str | Path | None = None, variants: list[str] | None = None,
+              strict: bool | None = None) -> xr.Dataset:
+    """Draws 0..N of every variant, solved ``chunk`` draws at a time. ``N``: ``draws`` if given; else,
+    with draws supplied here (``draws_file``), the last draw they give; else the scenario's
+    ``montecarlo.draws`` (or, when that is 0 and the scenario names a draws file, its last draw).
+
+    ``strict`` (default: when only the point estimates are solved, without sweeps) raises
+    `SolveError` with the labelled residual table if a solve fails, instead of keeping the failure.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    update = {"seed": seed} if seed is not None else {}
+    if draws is not None:
+        if draws < 0:
+            raise InputError(f"the number of draws must be ≥ 0, not {draws}", field="--draws")
+        update["draws"] = int(draws)
+    if update:
+        sc = sc.model_copy(update={"montecarlo": sc.montecarlo.model_copy(update=update)})
+    mc = MonteCarlo(sc, variants=variants, draws_file=draws_file)
+    N = mc.scenario.montecarlo.draws
+    if mc.supplied is not None and draws is None and (N == 0 or draws_file is not None):
+        N = int(mc.supplied.index.max())
+        mc.scenario = mc.scenario.model_copy(update={"montecarlo": mc.scenario.montecarlo.model_copy(update={"draws": N})})
+    if chunk is not None and chunk < 1:
+        raise InputError(f"the chunk size must be ≥ 1, not {chunk}", field="--chunk")
+    size = chunk or DEFAULT_CHUNK
+    parts = [mc.solve(a, min(a + size - 1, N)) for a in range(0, N + 1, size)]
+    ds = concat_draws(parts)
+    if strict is None:
+        strict = N == 0 and not mc.scenario.sweeps
+    failed = ds["status"] != "converged"
+    if strict and bool(failed.any()):
+        _raise_failure(mc, ds)
+    n_failed = int(failed.sum())
+    if n_failed:
+        log.warning("%s: %d of %d solves failed (kept in the results with status and reason)",
+                    mc.scenario.source or mc.scenario.name, n_failed, failed.size)
+    return ds
+
+
+def _raise_failure(mc: MonteCarlo, ds: xr.Dataset) -> None:
+    """The first failed solve as an error: `CalibrationError` when the draw could not be calibrated,
+    `SolveError` with the labelled residual table at the start point when the solver failed."""
+    from lewie.solvers.batch import residual_table
+    from .verify import format_residuals
+    st = ds["status"].stack(member=ds["status"].dims)
+    first = st[st != "converged"].isel(member=0)
+    sel = {d: first[d].values for d in ds["status"].dims}
+    v, what = str(first["variant"].values), str(first.values)
+    why = str(ds["reason"].sel(sel).values)
+    where = mc.scenario.source or mc.scenario.name
+    if what in ("failed: recalibration", "failed: base check"):
+        raise CalibrationError(f"{where}: draw {int(sel['draw'])}: {why}")
+    if what == "failed: shock":
+        raise SolveError(f"{where}: variant '{v}': {why}")
+    pt = mc.points[0]
+    system = mc.system
+    x0, p0 = system.get_x(), system.get_p()  # the calibrated base (draw 0)
+    pos, fac, add = pt.shocks[mc.variants.index(v)]
+    p = p0.copy()
+    p[pos] = p0[pos] * fac + add
+    table = residual_table(system, x0, p)
+    raise SolveError(f"{where}: variant '{v}': solver 'newton' did not converge ({what}: {why}); worst "
+                     "equations at the start point:\n" + format_residuals(table), report=table)
