@@ -5,17 +5,19 @@
 1. **Plan** (before any work): every scenario file is validated, its economy read and calibrated
    and its interventions resolved, so a bad file stops the batch naming the file. The draws of each
    scenario are split into chunks of ``chunk_size`` draws. A chunk is identified by the scenario's
-   *content key* (a hash of the validated scenario, the bytes of its SAM and parameter table, the
-   seed, the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk file is never
-   reused for different inputs. The plan is written to ``out/lewie-batch.json`` (the manifest).
+   *content key* (a hash of the validated scenario, the paths and bytes of its data files, the seed,
+   the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk
+   file is never reused for different inputs. Once the cluster is reached, the plan is written to
+   ``out/lewie-batch.json`` (the manifest).
 2. **Solve**: each chunk is a Dask task that calls `lewie.montecarlo.solve_draws(scenario, first,
    last)` (the batched native solver) on a worker and writes the chunk's netCDF file atomically
    (a temporary file renamed into place) under ``out/.chunks/``; the client only tracks completion
    and shows progress (chunks done, draws per second, time left) on stderr. A worker that dies has
    its chunks rescheduled on the others by the scheduler; a task that raises is retried
    (``retries``).
-3. **Merge**: each scenario's chunks are concatenated along ``draw`` into ``out/<scenario>.nc``
-   (all its variants and draws), written atomically; the chunk files are then removed.
+3. **Merge**: as soon as a scenario's last chunk is done, its chunks are concatenated along
+   ``draw`` into ``out/<scenario>.nc`` (all its variants and draws), written atomically; the chunk
+   files are removed at the end (``keep_chunks`` keeps them).
 
 ``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
 chunk file already written (checked by opening it) and computes only the missing ones. Draw d's
@@ -54,7 +56,7 @@ log = logging.getLogger("lewie.batch")
 
 MANIFEST = "lewie-batch.json"
 CHUNK_DIR = ".chunks"
-DEFAULT_CHUNK_SIZE = 25
+DEFAULT_CHUNK_SIZE = 50
 CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the first worker of an existing cluster
 _CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
@@ -295,27 +297,17 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     worker was lost just after writing). Returns what the client reports: draws, seconds, worker pid.
     """
     t0 = time.perf_counter()
-    with _local_io():
-        if chunk_is_done(chunk, out):
-            return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(),
-                    "computed": False}
-        if solve is None:
-            ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
-        else:
-            ds = solve(scenario, chunk.first, chunk.last)
-        t1 = time.perf_counter()
-        write_chunk(ds, chunk, out)
+    if chunk_is_done(chunk, out):
+        return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
+    if solve is None:
+        ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
+    else:
+        ds = solve(scenario, chunk.first, chunk.last)
+    t1 = time.perf_counter()
+    write_chunk(ds, chunk, out)
     t2 = time.perf_counter()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
             "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True}
-
-
-def _local_io():
-    """Plain (threading) locks for xarray's file I/O. Inside a Dask worker, or in a process with a
-    Client, xarray would otherwise lock every file access through the scheduler (a distributed
-    lock): ~0.5 s per chunk file."""
-    import dask
-    return dask.config.set(scheduler="synchronous")
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
@@ -332,20 +324,31 @@ def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
     path = chunk.path(Path(out))
     dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
     ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
+    _write_bytes(ds.to_netcdf(engine="scipy"), path)
+    return path
+
+
+def _write_bytes(data, path: Path) -> None:
+    """Write a file atomically: a temporary file in the same folder, flushed, then renamed into place.
+
+    Chunks are encoded in memory first (``to_netcdf()`` without a path, for which xarray's scipy
+    backend takes no lock): given a path inside a Dask worker, xarray would lock the file through
+    the scheduler (a distributed lock, ~0.5 s per file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with _local_io():
-            ds.to_netcdf(tmp, engine="scipy")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
 def read_chunk(path: str | Path) -> xr.Dataset:
     """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`)."""
-    with _local_io(), xr.open_dataset(path, engine="scipy") as f:
+    with xr.open_dataset(path, engine="scipy") as f:
         ds = f.load()
     dtypes = json.loads(ds.attrs.pop(_DTYPES_ATTR, "{}"))
     for name, dt in dtypes.items():
@@ -360,7 +363,7 @@ def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
     if not path.exists():
         return False
     try:
-        with _local_io(), xr.open_dataset(path, engine="scipy") as ds:
+        with xr.open_dataset(path, engine="scipy") as ds:
             return ds.attrs.get(_CHUNK_ATTR) == chunk.ident and "draw" in ds.dims and \
                 [int(d) for d in ds["draw"].values] == list(range(chunk.first, chunk.last + 1))
     except Exception:  # a damaged file is recomputed
@@ -416,10 +419,21 @@ def _same(a, b) -> bool:
 
 
 def _write_dataset(ds: xr.Dataset, path: Path) -> None:
+    """Write results (netCDF-4 by h5netcdf, as `lewie.results.save_results`) atomically.
+
+    Through xarray's store with the plain HDF5 lock: ``to_netcdf`` in a process with a Dask Client
+    would take a distributed lock through the scheduler for the file (and fails for an in-memory
+    target)."""
+    from xarray.backends import H5NetCDFStore
+    from xarray.backends.locks import HDF5_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with _local_io():
-            ds.to_netcdf(tmp, engine="h5netcdf")
+        store = H5NetCDFStore.open(str(tmp), mode="w", lock=HDF5_LOCK)
+        try:
+            ds.dump_to_store(store)
+        finally:
+            store.close()
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -427,6 +441,11 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
 
 def merge_scenario(sp: ScenarioPlan, plan: BatchPlan) -> Path:
     """Merge one scenario's chunks into ``out/<stem>.nc`` (with ``batch_draws`` and ``scenario_key``)."""
+    missing = [c.path(plan.out) for c in sp.chunks if not c.path(plan.out).exists()]
+    if missing:
+        raise LewieError(f"{sp.file}: {len(missing)} chunk files reported done by the workers are not in "
+                         f"{plan.out} (e.g. {missing[0]}): the output folder must be on a filesystem that the "
+                         "client and every worker share, at the same path (see docs/batch.md)")
     ds = merge_chunks([c.path(plan.out) for c in sp.chunks])
     got = [int(d) for d in ds["draw"].values]
     if got != list(range(plan.draws + 1)):
@@ -449,7 +468,7 @@ def _output_is_done(sp: ScenarioPlan, plan: BatchPlan) -> bool:
     if not path.exists():
         return False
     try:
-        with _local_io(), xr.open_dataset(path, engine="h5netcdf") as ds:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
             return ds.attrs.get("scenario_key") == sp.key and int(ds.attrs.get("batch_draws", -1)) == plan.draws
     except Exception:
         return False
@@ -607,37 +626,45 @@ class BatchOutcome:
 
 
 def prepare(plan: BatchPlan, *, resume: bool = False, overwrite: bool = False) -> list[Chunk]:
-    """Check the output folder against the plan, write the manifest, and return the chunks to solve.
+    """Check the output folder against the plan and return the chunks to solve (no side effects:
+    `start` writes the manifest once the cluster is reached).
 
     A folder holding another (or the same) batch needs ``resume`` (continue it: only missing chunks
     are solved) or ``overwrite`` (start again: its chunk files are removed).
     """
     out = plan.out
     old = read_manifest(out)
-    new = plan.manifest()
     if resume and overwrite:
         raise InputError("give --resume or --overwrite, not both")
     if resume:
         if old is None:
             raise InputError(f"nothing to resume: {out} holds no batch manifest ({MANIFEST})", file=out)
-        diffs = manifest_differences(old, new)
+        diffs = manifest_differences(old, plan.manifest())
         if diffs:
             raise InputError("--resume: the batch in this folder is not the one asked for (" + "; ".join(diffs)
                              + "); run the same command as before, or use --overwrite to start again", file=out)
-    elif old is not None:
-        if not overwrite:
-            raise InputError(f"this folder already holds a batch ({MANIFEST}); continue it with --resume or "
-                             "start again with --overwrite", file=out)
+    elif old is not None and not overwrite:
+        raise InputError(f"this folder already holds a batch ({MANIFEST}); continue it with --resume or "
+                         "start again with --overwrite", file=out)
+    if not resume:
+        return list(plan.chunks)
+    todo = []
+    for sp in plan.scenarios:
+        if not _output_is_done(sp, plan):
+            todo.extend(c for c in sp.chunks if not chunk_is_done(c, out))
+    return todo
+
+
+def start(plan: BatchPlan, *, resume: bool = False) -> None:
+    """Make the output folder the batch's: without ``resume``, remove what an earlier batch left there
+    (its chunk files and results); write the manifest."""
+    out = plan.out
+    old = read_manifest(out)
+    if not resume and old is not None:
         shutil.rmtree(out / CHUNK_DIR, ignore_errors=True)
         for s in old.get("scenarios", []):
             (out / f"{s['stem']}.nc").unlink(missing_ok=True)
     write_manifest(plan)
-    todo = []
-    for sp in plan.scenarios:
-        if resume and _output_is_done(sp, plan):
-            continue
-        todo.extend(c for c in sp.chunks if not (resume and chunk_is_done(c, out)))
-    return todo
 
 
 def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
@@ -659,14 +686,17 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     todo_ids = {c.ident for c in todo}
     outcome.reused = [c.ident for c in plan.chunks if c.ident not in todo_ids]
     t0 = time.perf_counter()
+    solve_args = dict(retries=retries, progress=progress, stream=stream, solve=solve, on_chunk=on_chunk)
     try:
-        if todo and client is not None:
-            outcome.workers = _solve_on(client, plan, todo, outcome, retries=retries, progress=progress,
-                                        stream=stream, solve=solve, on_chunk=on_chunk)
-        elif todo:
+        if not todo:
+            start(plan, resume=resume)
+        elif client is not None:
+            start(plan, resume=resume)
+            outcome.workers = _solve_on(client, plan, todo, outcome, **solve_args)
+        else:
             with dask_client(scheduler, n_workers=n_workers, processes=processes) as cl:
-                outcome.workers = _solve_on(cl, plan, todo, outcome, retries=retries, progress=progress,
-                                            stream=stream, solve=solve, on_chunk=on_chunk)
+                start(plan, resume=resume)  # the folder is touched only once the cluster is there
+                outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
     except KeyboardInterrupt:
         saved = sum(chunk_is_done(c, plan.out) for c in plan.chunks)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
@@ -726,6 +756,6 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     return n_workers
 
 
-__all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "solve_chunk", "write_chunk", "read_chunk",
-           "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
+__all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk",
+           "read_chunk", "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
            "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE"]

@@ -124,8 +124,12 @@ _register_sam_group()
 
 from .cli_report import export_cmd, report_cmd  # noqa: E402
 
+from .cli_batch import batch_cmd, compare_cmd  # noqa: E402
+
 cli.add_command(report_cmd)
 cli.add_command(export_cmd)
+cli.add_command(batch_cmd)
+cli.add_command(compare_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -87,6 +87,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path):
     with pytest.raises(InputError, match=f"cannot reach the Dask scheduler at '{address}' within 3 s"):
         run_batch([ZAMBIA], tmp_path / "out", draws=2, scheduler=address)
     assert time.perf_counter() - t0 < 10
+    assert not (tmp_path / "out").exists()  # nothing written: the same command works once the scheduler is up
 
 
 def test_chunks_are_keyed_by_inputs_seed_and_draws(tmp_path):
