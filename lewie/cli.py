@@ -116,6 +116,8 @@ def _register_sam_group() -> None:
     except ImportError:  # pragma: no cover - the SAM toolkit is part of the package
         return
     sam_group.add_command(from_workbook_cmd)
+    from .cli_sam_export import sam_export_cmd
+    sam_group.add_command(sam_export_cmd)
     cli.add_command(sam_group)
 
 
@@ -130,6 +132,10 @@ cli.add_command(report_cmd)
 cli.add_command(export_cmd)
 cli.add_command(batch_cmd)
 cli.add_command(compare_cmd)
+
+from .cli_params import params_group  # noqa: E402
+
+cli.add_command(params_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,5 @@
-"""Command line: ``lewie report RESULTS --out report.html`` and ``lewie export RESULTS --xlsx F / --csv DIR``.
+"""Command line: ``lewie report RESULTS --out report.html`` and ``lewie export RESULTS --xlsx F / --csv DIR /
+--dta DIR``.
 
 Registered on the main group in `lewie.cli`; a missing file or one that is not lewie results is an
 `InputError` naming the path (the CLI prints it as one line).
@@ -55,12 +56,16 @@ def report_cmd(results: Path, out: Path | None) -> None:
 @click.option("--xlsx", type=click.Path(path_type=Path), default=None, help="Workbook to write: one sheet per table.")
 @click.option("--csv", "csv_dir", type=click.Path(path_type=Path), default=None,
               help="Folder to write one CSV file per table into.")
-def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None) -> None:
-    """Export tidy tables (multipliers, income, production, prices and wages, inequality, synergy,
-    variance decomposition, provenance) of a RESULTS netCDF file to xlsx and/or csv."""
-    from .export import export_csv, export_xlsx
-    if xlsx is None and csv_dir is None:
-        raise click.UsageError("give --xlsx FILE and/or --csv DIR")
+@click.option("--dta", "dta_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder to write one Stata .dta file per tidy table into.")
+def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None, dta_dir: Path | None) -> None:
+    """Export tables of a RESULTS netCDF file: to xlsx, paper tables (multipliers, income by household
+    group, production, prices: formatted, wide, with bands) and the tidy tables (multipliers, income,
+    production, prices and wages, inequality, synergy, variance decomposition, provenance); the tidy
+    tables also to csv and/or Stata."""
+    from .export import export_csv, export_dta, export_xlsx
+    if xlsx is None and csv_dir is None and dta_dir is None:
+        raise click.UsageError("give --xlsx FILE, --csv DIR and/or --dta DIR")
     ds = load_for_report(results)
     if xlsx is not None:
         export_xlsx(ds, xlsx)
@@ -68,3 +73,6 @@ def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None) -> None:
     if csv_dir is not None:
         files = export_csv(ds, csv_dir)
         click.echo(f"{len(files)} tables written to {csv_dir}")
+    if dta_dir is not None:
+        files = export_dta(ds, dta_dir)
+        click.echo(f"{len(files)} Stata tables written to {dta_dir}")

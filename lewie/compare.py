@@ -42,19 +42,22 @@ _KNOWN_DIMS = {"variant", "draw", "state", "household", "good", "factor", "villa
 # reading
 # ------------------------------------------------------------------------------------------------
 def study_name(ds: xr.Dataset, path: str | Path | None = None) -> str:
-    """A study's identifier: its results file's stem (``zambia_cgp``), else the scenario's name."""
-    if path is not None:
-        return Path(path).stem
-    return str(ds.attrs.get("scenario") or ds.attrs.get("title") or "study")
+    """A study's name: the scenario's ``name`` (``Zambia: Child Grant Programme``), else its results
+    file's stem."""
+    name = str(ds.attrs.get("scenario") or ds.attrs.get("title") or "")
+    if name:
+        return name
+    return Path(path).stem if path is not None else "study"
 
 
 def currency(ds: xr.Dataset) -> str:
-    """The currency of a study's levels: the ``currency`` attribute, else "SAM currency"."""
-    return str(ds.attrs.get("currency") or "SAM currency")
+    """The currency of a study's levels: the scenario's ``currency`` (with its ``year``), else "SAM currency"."""
+    from .provenance import currency_of
+    return currency_of(ds)
 
 
 def load_studies(paths: Iterable[str | Path]) -> dict[str, xr.Dataset]:
-    """Results files by study (file stem); a file that is not lewie results is an error naming it."""
+    """Results files by study (`study_name`); a file that is not lewie results is an error naming it."""
     from .results import load_results
     out: dict[str, xr.Dataset] = {}
     for p in paths:
@@ -64,6 +67,8 @@ def load_studies(paths: Iterable[str | Path]) -> dict[str, xr.Dataset]:
         if missing or "variant" not in ds.dims:
             raise InputError(f"not lewie results (missing {', '.join(missing) or 'the variant dim'})", file=p)
         name = study_name(ds, p)
+        if name in out:  # two results of one scenario: tell them apart by file
+            name = f"{name} ({p.stem})"
         if name in out:
             raise InputError(f"two results files are both called '{name}'; rename one", file=p)
         out[name] = ds

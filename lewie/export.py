@@ -311,13 +311,35 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
 
 
 def export_xlsx(ds: xr.Dataset, path) -> Path:
-    """Write the tidy tables to one workbook, one sheet per table (openpyxl)."""
+    """Write the paper tables (`lewie.paper_tables`: formatted, wide, one per sheet) and then the tidy
+    tables (one sheet per table) to one workbook (openpyxl)."""
+    from .paper_tables import wide_tables, write_wide
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        write_wide(xw, wide_tables(ds))
         for name, df in tidy_tables(ds).items():
             df.to_excel(xw, sheet_name=name, index=False)
     return path
+
+
+def export_dta(ds: xr.Dataset, folder) -> list[Path]:
+    """Write the tidy tables to ``folder/<table>.dta`` (Stata 118, UTF-8; long strings as strL);
+    returns the files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, df in tidy_tables(ds).items():
+        df = df.copy()
+        for c in df.columns:
+            if df[c].dtype == object:
+                df[c] = df[c].map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
+        strl = [c for c in df.columns if df[c].dtype == object and df[c].str.len().max(skipna=True) > 2000]
+        p = folder / f"{name}.dta"
+        df.to_stata(p, write_index=False, version=118, convert_strl=strl,
+                    data_label=str(ds.attrs.get("scenario", ""))[:80])
+        out.append(p)
+    return out
 
 
 def export_csv(ds: xr.Dataset, folder) -> list[Path]:

@@ -374,13 +374,17 @@ class MonteCarlo:
         from .pipeline import base_attrs
         supplied = self.supplied is not None
         out = base_attrs(self.sim)
-        out["scenario_json"] = self.scenario.model_dump_json()
+        from .provenance import portable_path, scenario_base, scenario_json, sha256
+        out["scenario_json"] = scenario_json(self.scenario)
         out["draws"] = int(self.scenario.montecarlo.draws)
         out["solver"] = "newton"
         out["draw_method"] = self.method
         out["verification"] = VERIFICATION
         if supplied:
-            out.update(seed=-1, distribution="supplied", draws_file=str(self.draws_file),
+            out.update(seed=-1, distribution="supplied",
+                       draws_file=portable_path(self.draws_file, scenario_base(self.scenario))
+                       if isinstance(self.draws_file, Path) else str(self.draws_file),
+                       draws_file_sha256=sha256(self.draws_file) if isinstance(self.draws_file, Path) else "",
                        draws_log="\n".join(self.sampler.supplied(self.supplied, 0, 0, file=self.draws_file).log))
         else:
             out["draws_log"] = "\n".join(self.sampler.log)
@@ -449,6 +453,9 @@ def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed
     size = chunk or DEFAULT_CHUNK
     parts = [mc.solve(a, min(a + size - 1, N)) for a in range(0, N + 1, size)]
     ds = concat_draws(parts)
+    from .uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
+    if N > 0 and not parameter_uncertainty(ds):
+        log.warning("%s: %s (%s)", mc.scenario.source or mc.scenario.name, NO_UNCERTAINTY, WHY)
     if strict is None:
         strict = N == 0 and not mc.scenario.sweeps
     failed = ds["status"] != "converged"

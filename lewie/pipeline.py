@@ -249,16 +249,22 @@ def base_attrs(sim: Simulation) -> dict:
     econ = sim.economy_file
     mc = sc.montecarlo
     method = "dirichlet" if mc.distribution == "dirichlet" else ("gams-compat" if sc.gams_compat else "gams")
+    from .provenance import portable_path, scenario_base, scenario_json, sha256
+    base = scenario_base(sc)  # file paths relative to the scenario's folder: no machine paths in results
     return {
         "title": sc.name,
         "lewie_version": __version__,
         "scenario": sc.name,
-        "scenario_file": str(sc.source) if sc.source else "",
-        "scenario_json": sc.model_dump_json(),
+        "currency": sc.currency,
+        "year": int(sc.year) if sc.year is not None else 0,
+        "scenario_file": Path(sc.source).name if sc.source else "",
+        "scenario_sha256": sha256(sc.source),
+        "scenario_json": scenario_json(sc),
         "economy": "workbook" if sc.workbook is not None else "sam",
-        "sam_file": str(econ),
+        "sam_file": portable_path(econ, base),
         "sam_sha256": _sha256(econ),
-        "parameters_file": str(sc.parameters) if sc.parameters else "",
+        "parameters_file": portable_path(sc.parameters, base),
+        "parameters_sha256": sha256(sc.parameters),
         "gams_compat": int(sc.gams_compat),
         "calibration_log": "\n".join(sim.economy_log),
         "seed": int(mc.seed),
@@ -266,6 +272,7 @@ def base_attrs(sim: Simulation) -> dict:
         "draw_method": method,
         "distribution": mc.distribution,
         "draws_file": "",
+        "draws_file_sha256": "",
         "draws_log": "",
         "sweeps": ",".join(sw.dim for sw in sc.sweeps),
         "verification": "every solution: Pyomo's own evaluation of every constraint <= 1e-8 relative; the "

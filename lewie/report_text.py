@@ -17,7 +17,18 @@ def _sweep_dims(ds: xr.Dataset) -> list[str]:
 
 
 def _has_draws(ds: xr.Dataset) -> bool:
-    return "draw" in ds.dims and bool((ds["draw"] != 0).any())
+    """Random draws that carry parameter uncertainty: only then are bands shown."""
+    from .uncertainty import has_bands
+    return has_bands(ds)
+
+
+def _sweep_note(ds: xr.Dataset) -> str:
+    """Which sweep value the point figures are at ('' without sweeps)."""
+    sweeps = _sweep_dims(ds)
+    if not sweeps:
+        return ""
+    at = ", ".join(f"{d} = {ds[d].values[0]:g}" for d in sweeps)
+    return f"at {at} (the first value of the sweep; every value: the sensitivity table below)"
 
 
 def _point(ds: xr.Dataset) -> xr.Dataset:
@@ -25,6 +36,14 @@ def _point(ds: xr.Dataset) -> xr.Dataset:
     if "draw" in ds.dims:
         ds = ds.sel(draw=0) if bool((ds["draw"] == 0).any()) else ds.isel(draw=0)
     return ds.isel({d: 0 for d in _sweep_dims(ds)})
+
+
+def _money_band(ds: xr.Dataset, da: xr.DataArray) -> str:
+    """'[p05, p95]' of a money amount over the converged random draws."""
+    from .statistics import summarize
+    st = summarize(ds, da.rename("value"))["value"].squeeze()
+    lo, hi = float(st.sel(statistic="p05")), float(st.sel(statistic="p95"))
+    return f"[{lo:,.2f}, {hi:,.2f}]" if lo == lo else "-"
 
 
 def _band(ds: xr.Dataset, da: xr.DataArray) -> str:
@@ -41,6 +60,8 @@ def summary(ds: xr.Dataset) -> str:
     income change by household group, production change by activity, price and wage changes (at
     the point estimates); with several variants, their multipliers side by side and the synergy of
     each combined variant; with sweeps, the total multipliers at every sweep point."""
+    from .provenance import currency_of
+    from .uncertainty import NO_UNCERTAINTY, random_draws
     draws = _has_draws(ds)
     status = ds["status"].astype(str) if "status" in ds else None
     n = int(status.size) if status is not None else len(ds["variant"])
@@ -53,13 +74,21 @@ def summary(ds: xr.Dataset) -> str:
            f"solver {ds.attrs.get('solver')}: {n} solve{'s' if n != 1 else ''} ({shape}), "
            + ("all converged" if not n_failed else f"{n_failed} failed") + f"; {ds.attrs.get('solver_iterations')} "
            f"iterations; worst relative residual {ds.attrs.get('max_relative_residual', float('nan')):.1e}"]
-    if draws:
+    if random_draws(ds):
         last = int(ds["draw"].max())
         method = ds.attrs.get("draw_method", "")
         src = (f"supplied by {ds.attrs.get('draws_file')}" if method == "supplied"
                else f"seed {ds.attrs.get('seed')}, method {method}")
-        out.append(f"Monte Carlo: draws 1..{last} ({src}); bands are the 5th-95th percentiles over the converged "
-                   "draws; other figures are at the point estimates (draw 0)")
+        if draws:
+            out.append(f"Monte Carlo: draws 1..{last} ({src}); bands are the 5th-95th percentiles over the converged "
+                       "draws; other figures are at the point estimates (draw 0)")
+        else:
+            out.append(f"Monte Carlo: draws 1..{last} ({src}); {NO_UNCERTAINTY} (every draw is the point "
+                       "estimates: the parameter table gives no standard errors)")
+    out.append(f"levels in {currency_of(ds)}")
+    if _sweep_note(ds):
+        out.append(f"sweep: {', '.join(f'{d} = ' + ', '.join(f'{x:g}' for x in ds[d].values) for d in _sweep_dims(ds))}; "
+                   f"the tables per variant are {_sweep_note(ds)}")
     if n_failed:
         st = failed.stack(member=failed.dims)
         bad = st[st]
@@ -75,6 +104,8 @@ def summary(ds: xr.Dataset) -> str:
         out += _variant_summary(ds.sel(variant=[v]), v, several=len(variants) > 1, draws=draws) + [""]
     point = _point(ds)
     if len(variants) > 1:
+        if _sweep_note(ds):
+            out.append(f"(variants side by side and synergy {_sweep_note(ds)})")
         out += _comparison(point) + [""]
         out += _synergy(point)
     sweeps = _sweep_dims(ds)
@@ -112,7 +143,11 @@ def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = Fal
     out = []
     if several:
         out.append(f"== variant '{v}': {', '.join(names) or '(no interventions)'}")
-    out.append(f"intervention cost {float(one['cost']):,.2f}; beneficiaries: {', '.join(benef) or '-'}")
+    from .provenance import currency_of
+    cur = currency_of(ds)
+    if _sweep_note(ds):
+        out.append(f"(figures {_sweep_note(ds)})")
+    out.append(f"intervention cost {float(one['cost']):,.2f} {cur}; beneficiaries: {', '.join(benef) or '-'}")
     out.append("")
     nom = A.income_multiplier(one, by="group")
     real = A.income_multiplier(one, by="group", real=True)
@@ -130,11 +165,18 @@ def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = Fal
         widths += [18, 18]
     out += _table(header, rows, widths) + [""]
 
-    out.append("Income change by household group")
+    out.append(f"Income change by household group ({cur})")
     dn, dr, pc = A.change(one, "income"), A.change(one, "real_income"), A.pct_change(one, "income")
     rows = [[h, f"{float(dn.sel(household=h)):,.2f}", f"{float(dr.sel(household=h)):,.2f}",
              f"{float(pc.sel(household=h)):.2f}%"] for h in one["household"].values]
-    out += _table(["household", "nominal", "real", "% nominal"], rows, [20, 12, 12, 10]) + [""]
+    header, widths = ["household", "nominal", "real", "% nominal"], [20, 12, 12, 10]
+    if draws:
+        fn, fr = A.change(full, "income"), A.change(full, "real_income")
+        for r, h in zip(rows, one["household"].values):
+            r += [_money_band(full, fn.sel(household=h)), _money_band(full, fr.sel(household=h))]
+        header += ["nominal 5-95%", "real 5-95%"]
+        widths += [24, 24]
+    out += _table(header, rows, widths) + [""]
 
     out.append("Production change by activity (base-price value)")
     dp = A.production_change(one)

@@ -34,6 +34,9 @@ OUTPUTS = {
     "marketed_surplus": ("household_surplus", ("good", "household"), "marketed surplus (output − own use − consumption)", f"{CURRENCY} at base prices"),
     "village_marketed_surplus": ("village_surplus", ("good", "village"), "marketed surplus of the village", f"{CURRENCY} at base prices"),
     "factor_marketed_surplus": ("household_factor_surplus", ("factor", "household"), "factor marketed surplus of the household group", f"{CURRENCY} at base prices"),
+    # stored so the SAM of any state can be rebuilt from the results alone (`lewie.sam_export`)
+    "in_kind": ("in_kind", ("good", "household"), "goods received in kind (resold share included)", f"{CURRENCY} at base prices"),
+    "exogenous_demand": ("exogenous_demand", ("good", "village"), "exogenous local demand (procurement, resold goods)", f"{CURRENCY} at base prices"),
 }
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
                      "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus"}
@@ -107,7 +110,8 @@ def _set_metadata(ds: xr.Dataset, s: Structure) -> xr.Dataset:
     ds["market_level"].attrs = {"long_name": "market level at which the good clears"}
     ds["factor_market_level"] = ("factor", [s.market_level.get(f, "fixed") for f in s.factors])
     ds["factor_market_level"].attrs = {"long_name": "market level of a tradable factor, or 'fixed'"}
-    return ds
+    from .provenance import apply_currency
+    return apply_currency(ds)
 
 
 class OutputMap:
@@ -248,7 +252,8 @@ def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]],
                         "units": CURRENCY}
     ds["beneficiary"] = (("variant", "household"), benef)
     ds["beneficiary"].attrs = {"long_name": "the household group receives something directly"}
-    return ds
+    from .provenance import apply_currency
+    return apply_currency(ds)
 
 
 def add_solver_info(ds: xr.Dataset, status: np.ndarray, reason: np.ndarray, iterations: np.ndarray,

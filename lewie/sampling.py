@@ -63,6 +63,7 @@ GAMS_NAMES = {"fshare": "factor_share", "eshare": "budget_share", "savsh": "savi
 MAX_REDRAWS = 10_000
 SUPPLIED_RESCALE_TOL = 1e-6  # supplied shares summing to 1 within this are rescaled (printing precision)
 POINT_TOL = 1e-6  # the table's rescaled estimates must match the calibrated shares within this
+ROUNDING_TOL = 0.005  # estimates within this of the SAM's value (rounded to 2 decimals) are accepted: SAM's used
 
 
 def entry_keys(cal) -> list[tuple[str, str, str, str, str]]:
@@ -168,6 +169,7 @@ class Sampler:
                         "(gams_compat)", int(self.redo0.sum()))
             self.log.append(f"draw 0: {int(self.redo0.sum())} point estimate(s) outside (0, 1) are redrawn, as the "
                             "GAMS code does (gams_compat)")
+        self.est_table = self.est.copy()
         self._check_point()
         if distribution == "dirichlet":
             self._concentrations()
@@ -180,6 +182,7 @@ class Sampler:
         pos = {k: n for n, k in enumerate(self.keys)}
         low = {tuple(x.lower() for x in k): n for n, k in enumerate(self.keys)}
         unmatched = []
+        self.empty_values = 0
         for r in table.itertuples(index=False):
             if r.parameter not in VARIED:
                 continue
@@ -190,7 +193,14 @@ class Sampler:
                 if float(r.value) != 0:
                     unmatched.append(entry_name(key))
                 continue
-            self.est[n], self.se[n] = float(r.value), float(r.se)
+            if np.isnan(float(r.value)):  # an empty value: take the SAM's
+                self.empty_values += 1
+            else:
+                self.est[n] = float(r.value)
+            self.se[n] = float(r.se)
+        if self.empty_values:
+            self.log.append(f"{self.empty_values} entries of the parameter table have no value: the SAM's values are "
+                            "used")
         if unmatched:
             self.log.append(f"{len(unmatched)} entries of the parameter table are not in the economy (e.g. a factor "
                             f"share of an activity with no output) and are not drawn: {', '.join(unmatched[:5])}"
@@ -210,12 +220,26 @@ class Sampler:
         """The table's estimates, rescaled, are the calibrated shares (else the table and the SAM disagree)."""
         resc = self._rescaled(self.est)
         bad = np.flatnonzero(~self.redo0 & ~(np.abs(resc - self.point) <= POINT_TOL))
-        if bad.size:
-            n = bad[0]
+        gap = np.minimum(np.abs(self.est - self.point), np.abs(resc - self.point))
+        far = bad[~(gap[bad] <= ROUNDING_TOL * (1 + 1e-9))]
+        if far.size:
+            n = far[0]
             raise InputError(f"the parameter table's estimate of {entry_name(self.keys[n])} is {self.est[n]:g} "
                              f"({resc[n]:g} rescaled), but the SAM's calibrated value is {self.point[n]:g}; the table "
-                             f"and the SAM disagree ({bad.size} entries)", file=self.file, field="parameters",
+                             f"and the SAM disagree by more than the rounding tolerance {ROUNDING_TOL:g} ({far.size} "
+                             "entries). Leave 'value' empty to take the SAM's, or write the SAM's values with "
+                             "`lewie params template` (see docs/parameters.md)", file=self.file, field="parameters",
                              label=self.keys[n][0])
+        if bad.size:  # rounded estimates: the SAM's values are used, for the whole share vector
+            groups = np.isin(self.group, self.group[bad])
+            self.est[groups] = self.point[groups]
+            n = bad[int(np.argmax(gap[bad]))]
+            note = (f"{bad.size} point estimates of the parameter table differ from the SAM's calibrated values by up "
+                    f"to {gap[bad].max():.3g} (within the rounding tolerance {ROUNDING_TOL:g}; largest: "
+                    f"{entry_name(self.keys[n])}, table {self.est_table[n]:g}, SAM {self.point[n]:.6g}): the SAM's "
+                    "values are used")
+            log.info("%s: %s", self.file or "parameter table", note)
+            self.log.append(note)
 
     def _concentrations(self) -> None:
         """Dirichlet concentration of each share group and beta concentration of each rate."""

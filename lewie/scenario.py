@@ -235,6 +235,9 @@ class Scenario(_Strict):
     """One scenario: an economy, its closure, the interventions and the variants to simulate."""
 
     name: str
+    currency: str = Field(default="SAM currency", min_length=1,
+                          description="Currency of the SAM's values (e.g. \"KES\"), carried to every table and figure.")
+    year: int | None = Field(default=None, description="Year the SAM's values are in (e.g. 2016), shown with the currency.")
     sam: Path | None = Field(default=None, description="The economy's SAM (CSV or XLSX).")
     parameters: Path | None = Field(default=None, description="Parameter table (household counts, standard errors).")
     workbook: Path | None = Field(default=None, description="A GAMS LEWIE input workbook (instead of a SAM).")

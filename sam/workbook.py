@@ -958,7 +958,8 @@ def write_parameters(df: pd.DataFrame, path: str | Path) -> Path:
 def read_parameters(path: str | Path) -> pd.DataFrame:
     """Read a parameter-distribution table written by `write_parameters` (or by hand).
 
-    Columns parameter, good, good2, factor, household, value, se; empty labels are '', an empty se is 0.
+    Columns parameter, good, good2, factor, household, value, se; empty labels are '', an empty se is 0,
+    an empty value NaN (take the SAM's; not for ``household_count``).
     """
     path = Path(path)
     if not path.exists():
@@ -990,9 +991,9 @@ def read_parameters(path: str | Path) -> pd.DataFrame:
         nums = []
         for name, x in zip(("value", "se"), r[5:]):
             if x is None or (isinstance(x, float) and math.isnan(x)) or (isinstance(x, str) and not x.strip()):
-                if name == "value":
+                if name == "value" and labs[0] == "household_count":
                     raise WorkbookError("empty value", file=path, field=f"row {i}.value")
-                nums.append(0.0)
+                nums.append(math.nan if name == "value" else 0.0)  # an empty value: the SAM's (docs/parameters.md)
                 continue
             try:
                 nums.append(float(x))

@@ -17,6 +17,9 @@ from lewie.montecarlo import run_draws
 from lewie.results import load_results, save_results
 
 REPO = Path(__file__).resolve().parents[1]
+NAME = {"lesotho_cgp_springs": "Lesotho: Child Grants Programme and SPRINGS",  # studies go by scenario name
+        "zambia_cgp": "Zambia: Child Grant Programme",
+        "example_village": "Example village: cash transfer to eligible households"}
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +48,16 @@ def _stat(da, statistic):
 def test_one_row_per_study_and_variant(compared, studies):
     table, _ = compared
     assert list(zip(table["study"], table["variant"])) == [
-        ("lesotho_cgp_springs", "cgp"), ("lesotho_cgp_springs", "springs"), ("lesotho_cgp_springs", "cgp+springs"),
-        ("zambia_cgp", "cgp"), ("example_village", "all")]
-    assert table.loc[table["study"] == "zambia_cgp", "n_draws"].item() == 12
-    assert table.loc[table["study"] == "example_village", "n_draws"].item() == 0
+        (NAME["lesotho_cgp_springs"], "cgp"), (NAME["lesotho_cgp_springs"], "springs"), (NAME["lesotho_cgp_springs"], "cgp+springs"),
+        (NAME["zambia_cgp"], "cgp"), (NAME["example_village"], "all")]
+    assert table.loc[table["study"] == NAME["zambia_cgp"], "n_draws"].item() == 12
+    assert table.loc[table["study"] == NAME["example_village"], "n_draws"].item() == 0
 
 
 def test_multipliers_and_shares_are_the_analysis_functions(compared, studies):
     table, _ = compared
     ds = load_results(studies["lesotho_cgp_springs"]).sel(variant="springs")
-    row = table[(table["study"] == "lesotho_cgp_springs") & (table["variant"] == "springs")].iloc[0]
+    row = table[(table["study"] == NAME["lesotho_cgp_springs"]) & (table["variant"] == "springs")].iloc[0]
     for real, kind in ((False, "nominal"), (True, "real")):
         m = A.income_multiplier(ds, real=real)
         for stat in ("point", "mean", "p05", "p95"):
@@ -86,15 +89,15 @@ def test_levels_carry_their_currency_and_multipliers_are_dimensionless(compared)
     assert list(long.columns) == LONG_COLUMNS
     assert not long.duplicated(LONG_COLUMNS[:-1]).any()
     units = long.groupby(["study", "variable"])["unit"].first()
-    assert units["lesotho_cgp_springs", "Cost"] == "LSL"
-    assert units["lesotho_cgp_springs", "Income change|Real"] == "LSL at base prices"
-    assert units["zambia_cgp", "Cost"] == "SAM currency"  # no currency attribute
+    assert units[NAME["lesotho_cgp_springs"], "Cost"] == "LSL"
+    assert units[NAME["lesotho_cgp_springs"], "Income change|Real"] == "LSL at base prices"
+    assert units[NAME["zambia_cgp"], "Cost"] == "SAM currency"  # no currency attribute
     assert (long.loc[long["variable"].str.contains("multiplier|share", case=False), "unit"] == "1").all()
-    assert dict(zip(table["study"], table["currency"]))["lesotho_cgp_springs"] == "LSL"
-    regions = set(long.loc[long["study"] == "zambia_cgp", "region"])
+    assert dict(zip(table["study"], table["currency"]))[NAME["lesotho_cgp_springs"]] == "LSL"
+    regions = set(long.loc[long["study"] == NAME["zambia_cgp"], "region"])
     assert regions == {"local economy", "treated", "town"}
     # villages add up: the local economy's income change is the sum over villages
-    nominal = long[(long["study"] == "zambia_cgp") & (long["variable"] == "Income multiplier|Nominal")
+    nominal = long[(long["study"] == NAME["zambia_cgp"]) & (long["variable"] == "Income multiplier|Nominal")
                    & (long["statistic"] == "point")].set_index("region")["value"]
     assert nominal["local economy"] == pytest.approx(nominal["treated"] + nominal["town"], rel=1e-12)
 
@@ -135,5 +138,5 @@ def test_cli_writes_table_long_table_workbook_and_plot(studies, tmp_path):
 
 def test_forest_plot_without_draws_uses_the_point_estimate(compared, tmp_path):
     table, _ = compared
-    path = forest_plot(table[table["study"] == "example_village"], tmp_path / "one.svg")
+    path = forest_plot(table[table["study"] == NAME["example_village"]], tmp_path / "one.svg")
     assert path.read_text().lstrip().startswith("<?xml")

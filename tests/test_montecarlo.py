@@ -2,6 +2,7 @@
 reproducible whatever the chunking; failures kept visibly; supplied draws used exactly; sweeps."""
 from __future__ import annotations
 
+import hashlib
 import time
 import tomllib
 from pathlib import Path
@@ -143,7 +144,8 @@ def test_supplied_draws_are_used_exactly(tmp_path):
     path = tmp_path / "bootstrap.csv"
     wide.to_csv(path)
     ds = lewie.run(scenario(montecarlo={"draws": 0}), draws_file=path)
-    assert ds.attrs["draw_method"] == "supplied" and ds.attrs["draws_file"] == str(path)
+    assert ds.attrs["draw_method"] == "supplied" and ds.attrs["draws_file"] == path.name
+    assert ds.attrs["draws_file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert list(ds["draw"].values) == [0, 1, 2, 3]
     np.testing.assert_array_equal(ds["parameter_value"].values, wide.to_numpy())
     base = ds.sel(state="base", variant="sim1")
