@@ -13,6 +13,7 @@ from .errors import CalibrationError, InputError, LewieError, SAMError, SolveErr
 from .pipeline import Simulation, run  # noqa: E402
 from .scenario import Scenario, load_scenario  # noqa: E402
 from .statistics import summarize  # noqa: E402
+from . import accessor  # noqa: E402,F401  (registers ds.lewie)
 
 __all__ = ["__version__", "run", "summarize", "load_scenario", "Scenario", "Simulation", "analysis", "LewieError",
            "InputError", "SAMError", "CalibrationError", "SolveError", "StageError"]

@@ -259,11 +259,13 @@ def variance_table(ds: xr.Dataset) -> pd.DataFrame:
     labels = ["parameter", "good", "good2", "factor", "household"]
     cols = (["variant"] + extra_dims(ds) + ["target", "entry"] + labels
             + ["src", "share", "first_order", "r_squared", "n_draws"])
-    if "parameter_value" not in ds or not A.has_draws(ds):
+    from .uncertainty import has_bands
+    if "parameter_value" not in ds or not has_bands(ds):
         return pd.DataFrame(columns=cols)
     frames = []
+    rd = ds.sel(draw=ds["draw"] != 0)  # the random draws, as the bands (n_draws agrees with theirs)
     for target, fn in DECOMPOSED.items():
-        vd = A.variance_decomposition(ds, fn(ds))
+        vd = A.variance_decomposition(rd, fn(rd))
         per_entry = vd[["src", "share", "first_order"]].reset_coords(drop=True).to_dataframe().reset_index()
         per_cell = vd[["r_squared", "n_draws"]].reset_coords(drop=True).to_dataframe().reset_index()
         df = per_entry.merge(per_cell, on=[d for d in vd["r_squared"].dims] or None, how="left") \

@@ -27,7 +27,7 @@ def template(scenario, sam: str | Path | None = None) -> pd.DataFrame:
         from lewie.sam.workbook import read_parameters
         table = read_parameters(sc.parameters)
         counts = table[table["parameter"] == "household_count"]
-    update = {"parameters": None}
+    update = {"parameters": None, "interventions": [], "variants": None, "dashboard": None, "sweeps": ()}
     if sam is not None:
         update.update(sam=Path(sam).resolve(), workbook=None)
     sim = Simulation(sc.model_copy(update=update)).load().validate().calibrate()

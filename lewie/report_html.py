@@ -122,13 +122,25 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def axis_labels(fig) -> list[tuple[str, str]]:
+    """(x label, y label) of every axes of a figure (legends and colour bars aside)."""
+    return [(ax.get_xlabel().strip(), ax.get_ylabel().strip()) for ax in fig.get_axes() if ax.get_visible()]
+
+
 def _embed(fig, alt: str, caption: str, number: int) -> str:
+    labels = axis_labels(fig)
+    missing = [i for i, (x, y) in enumerate(labels) if not (x and y)]
+    if not labels or missing:
+        raise ValueError(f"figure {number}: every axes needs an x and a y label (axes {missing} lack one)")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     png = buf.getvalue()
     data = base64.b64encode(png).decode("ascii")
     w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the IHDR chunk
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" width="{w}" '
+    xl = html.escape(" | ".join(x for x, _ in labels))
+    yl = html.escape(" | ".join(y for _, y in labels))
+    return (f'<figure data-xlabel="{xl}" data-ylabel="{yl}"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt)}" width="{w}" '
             f'height="{h}"><figcaption>Figure {number}. {html.escape(caption)}</figcaption></figure>')
 
 
@@ -166,19 +178,29 @@ def _fig_multipliers(ds, n):
     _bars(ax, variants, [("nominal income", A.income_multiplier(ds), COLORS[0]),
                          ("real income", A.income_multiplier(ds, real=True), COLORS[1]),
                          ("value added", A.value_added_multiplier(ds), COLORS[2])])
+    ax.set_xlabel("variant")
     ax.set_ylabel("change per unit of cost")
     ax.set_title("Multipliers by variant")
     ax.legend(frameon=False)
     return _embed(fig, "Bar chart of the nominal income, real income and value-added multipliers of each variant"
-                  + (" with 5th–95th percentile bands" if A.has_draws(ds) else ""),
+                  + (" with 5th–95th percentile bands" if _bands(ds) else ""),
                   "Income (nominal and real) and value-added multipliers: change per unit of intervention cost. "
                   + _band_note(ds), n)
 
 
+def _bands(ds) -> bool:
+    from .uncertainty import has_bands
+    return has_bands(ds)
+
+
 def _band_note(ds) -> str:
-    if A.has_draws(ds):
-        return ("Bars: point estimates; whiskers: 5th–95th percentile over the converged Monte Carlo draws.")
-    return "Point estimates (no Monte Carlo draws, so no bands)."
+    from .uncertainty import NO_UNCERTAINTY, random_draws
+    if _bands(ds):
+        return ("Bars: point estimates (draw 0), not Monte Carlo means; whiskers: 5th–95th percentile over the "
+                "converged Monte Carlo draws.")
+    if random_draws(ds):
+        return f"Bars: point estimates (draw 0); {NO_UNCERTAINTY}."
+    return "Bars: point estimates (no Monte Carlo draws, so no bands)."
 
 
 def _grid(k: int) -> tuple[int, int]:
@@ -204,6 +226,8 @@ def _fig_income(ds, n):
         ax.axhline(0, color="#444", linewidth=0.8)
         ax.set_xticks(x, households, rotation=30, ha="right")
         ax.set_title(v)
+        ax.set_xlabel("household group")
+        ax.set_ylabel(f"income change ({_currency(ds)})")
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
     from matplotlib.patches import Patch
     fig.legend(handles=[Patch(color=DIRECT, label="beneficiaries: direct + indirect"),
@@ -211,8 +235,9 @@ def _fig_income(ds, n):
                loc="outside lower center", ncols=2, frameon=False)
     return _embed(fig, "Bar charts of the nominal income change of each household group, one panel per variant, "
                   "beneficiaries and non-beneficiaries in different colours",
-                  "Nominal income change by household group, split into the direct and indirect effect on "
-                  "the variant's beneficiaries and the spillover to everyone else. " + _band_note(ds), n)
+                  f"Nominal income change by household group ({_currency(ds)}), one panel per variant: blue bars "
+                  "are the variant's beneficiaries (their direct and indirect effects together, not split), orange "
+                  "bars everyone else (the spillover). " + _band_note(ds), n)
 
 
 def _fig_production(ds, n):
@@ -222,12 +247,13 @@ def _fig_production(ds, n):
     fig = _figure(max(6.0, 0.9 * len(goods) * max(1, len(variants) / 2) + 2), 4.0)
     ax = fig.add_subplot()
     _bars(ax, goods, [(v, d.sel(variant=v), COLORS[i % len(COLORS)]) for i, v in enumerate(variants)])
-    ax.set_ylabel("change in output (base-price value)")
+    ax.set_xlabel("activity")
+    ax.set_ylabel(f"change in output ({_currency(ds)} at base prices)")
     ax.set_title("Production change by activity")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
     ax.legend(frameon=False, title="variant")
     return _embed(fig, "Grouped bar chart of the change in output of each activity, one bar per variant",
-                  "Change in output by activity, valued at base prices. " + _band_note(ds), n)
+                  f"Change in output by activity, valued at base prices ({_currency(ds)}). " + _band_note(ds), n)
 
 
 def _price_items(ds) -> tuple[list[str], xr.DataArray]:
@@ -253,6 +279,7 @@ def _fig_prices(ds, n):
     fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(variants) / 2) + 2), 4.4)
     ax = fig.add_subplot()
     _bars(ax, labels, [(v, stacked.sel(variant=v), COLORS[i % len(COLORS)]) for i, v in enumerate(variants)])
+    ax.set_xlabel("price, wage (village) or consumer price index")
     ax.set_ylabel("% change")
     ax.set_title("Local prices, wages and consumer price indices")
     ax.legend(frameon=False, title="variant")
@@ -295,6 +322,8 @@ def _fig_variance(ds, vd: xr.Dataset, n, top: int = 8):
         share = vd[what].sel(variant=v).to_series().dropna().sort_values(ascending=False).head(top)[::-1]
         ax.barh([_entry_label(e) for e in share.index], share.values, color=COLORS[0] if what == "share" else COLORS[4])
         ax.set_title(f"{v} (R² = {r2:.2f})" if what == "share" else f"{v} (first-order indices)", fontsize=10)
+        ax.set_xlabel("share of the explained variance" if what == "share" else "first-order sensitivity index")
+        ax.set_ylabel("drawn parameter")
         ax.set_xlim(0, 1)
         ax.tick_params(axis="y", labelsize=8)
     return _embed(fig, "Horizontal bar charts of each drawn parameter's share of the explained variance of the "
@@ -306,8 +335,25 @@ def _fig_variance(ds, vd: xr.Dataset, n, top: int = 8):
 
 
 def _entry_label(entry: str) -> str:
-    parts = [p for p in str(entry).split("|") if p]
-    return f"{parts[0]}[{', '.join(parts[1:])}]" if len(parts) > 1 else str(entry)
+    """A drawn parameter in words: ``factor_share|crop||Labor|Elig`` -> 'Labor share of crop (Elig)'."""
+    parts = (str(entry).split("|") + [""] * 5)[:5]
+    p, g, g2, f, h = parts
+    who = f" ({h})" if h else ""
+    if p == "factor_share":
+        return f"{f} share of {g}{who}"
+    if p == "budget_share":
+        return f"budget share of {g}{who}"
+    if p == "input_share":
+        return f"{g2} input to {g}{who}"
+    if p in ("savings_rate", "transfer_rate", "outside_rate"):
+        return f"{p.replace('_', ' ')}{who}"
+    rest = ", ".join(x for x in (g, g2, f, h) if x)
+    return f"{p.replace('_', ' ')} ({rest})" if rest else p.replace("_", " ")
+
+
+def _currency(ds) -> str:
+    from .provenance import currency_of
+    return currency_of(ds)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -328,8 +374,9 @@ def _first_of_extra_dims(ds: xr.Dataset) -> tuple[xr.Dataset, str]:
 
 def render_report(ds: xr.Dataset) -> str:
     """The report as one HTML string (see the module docstring)."""
+    from .uncertainty import NO_UNCERTAINTY, WHY, random_draws
     ds = E.prepare(ds)
-    draws = A.has_draws(ds)
+    draws = _bands(ds)  # bands only when the draws carry parameter uncertainty
     tables = E.tidy_tables(ds)
     extra = E.extra_dims(ds)
     fds, sweep_note = _first_of_extra_dims(ds)
@@ -345,21 +392,26 @@ def render_report(ds: xr.Dataset) -> str:
     n_h, n_g, n_v = ds.sizes["household"], ds.sizes["good"], ds.sizes["village"]
     body.append(f"<p>{n_h} household groups in {n_v} village{'s' if n_v != 1 else ''}, {n_g} activities; "
                 f"{ds.sizes['variant']} variant{'s' if ds.sizes['variant'] != 1 else ''}.</p>")
-    if draws:
+    if random_draws(ds):
         nd = int((ds["draw"] != 0).sum())
         ok = A.converged(ds)
         nf = int((~ok).sel(draw=ds["draw"] != 0).sum()) if ok is not None and "draw" in ok.dims else 0
         point_failed = int((~ok).sel(draw=0).sum()) if ok is not None and "draw" in ok.dims else 0
         seed = ds.attrs.get("seed", ds.attrs.get("montecarlo_seed", "–"))
         body.append(f"<p>Monte Carlo: {nd} random draws of the estimated parameters (seed {html.escape(str(seed))}) "
-                    f"besides the point estimates (draw 0). Bands are the 5th–95th percentiles over the converged "
-                    f"draws; {nf} failed solve{'s' if nf != 1 else ''} "
-                    f"{'were' if nf != 1 else 'was'} excluded."
+                    f"besides the point estimates (draw 0). "
+                    + ("Bands are the 5th–95th percentiles over the converged draws" if draws else
+                       f"<strong>{html.escape(NO_UNCERTAINTY[0].upper() + NO_UNCERTAINTY[1:])}</strong> "
+                       f"({html.escape(WHY)})")
+                    + f"; {nf} failed solve{'s' if nf != 1 else ''} "
+                    f"{'were' if nf != 1 else 'was'} excluded. Bars in the figures are the point estimates "
+                    "(draw 0), not Monte Carlo means."
                     + (f" The point estimates (draw 0) failed to solve in {point_failed} case"
                        f"{'s' if point_failed != 1 else ''}." if point_failed else "") + "</p>")
     else:
         body.append('<p class="note">No Monte Carlo draws: the figures are point estimates, and there are no '
                     "bands.</p>")
+    body.append(f'<p class="note">Levels (income, cost, output) are in {html.escape(_currency(ds))}.</p>')
     if extra:
         sweeps = "; ".join(f"{d} = {', '.join(_label(x) for x in ds[d].values)}" for d in extra)
         body.append(f'<p class="note">Sweep: {html.escape(sweeps)}. {html.escape(sweep_note)}</p>')
@@ -386,7 +438,7 @@ def render_report(ds: xr.Dataset) -> str:
     it = tables["income_change"]
     it = it[it["measure"].isin(["nominal change", "real change"])]
     body.append(_stats_table(it, ["variant"] + extra + ["household", "effect", "measure"],
-                             "Income change by household group (SAM currency), nominal and real; effect: direct + "
+                             f"Income change by household group ({_currency(ds)}), nominal and real; effect: direct + "
                              "indirect for the variant's beneficiaries, spillover for the others", "money", draws,
                              tid="table-income"))
     body.append(_fig_income(fds, next(fig_n)))
@@ -395,7 +447,8 @@ def render_report(ds: xr.Dataset) -> str:
     section("production", "Production")
     pt = tables["production_change"]
     body.append(_stats_table(pt[pt["measure"] == "change (base-price value)"], ["variant"] + extra + ["activity"],
-                             "Change in output by activity (base-price value)", "money", draws, tid="table-production"))
+                             f"Change in output by activity ({_currency(ds)} at base prices)", "money", draws,
+                             tid="table-production"))
     body.append(_stats_table(pt[pt["measure"] == "production multiplier"], ["variant"] + extra + ["activity"],
                              "Production multipliers by activity: change in the value of output per unit of cost",
                              "mult", draws, tid="table-production-multipliers"))
@@ -422,7 +475,7 @@ def render_report(ds: xr.Dataset) -> str:
         per_cost = syn["measure"].str.endswith("per unit of cost")
         body.append(_stats_table(syn[~per_cost], ["variant"] + extra + ["parts", "household", "measure"],
                                  "Synergy: combined minus the sum of its parts, income change by household group "
-                                 "(SAM currency)" + band, "money", draws, tid="table-synergy"))
+                                 f"({_currency(ds)})" + band, "money", draws, tid="table-synergy"))
         body.append(_stats_table(syn[per_cost], ["variant"] + extra + ["parts", "measure"],
                                  "Synergy per unit of the combined variant's cost: how much its income multiplier "
                                  "exceeds the cost-weighted sum of its parts' multipliers" + band, "mult", draws,
@@ -431,7 +484,10 @@ def render_report(ds: xr.Dataset) -> str:
     # variance decomposition
     section("drivers", "What drives the band")
     vt = tables["variance_decomposition"]
-    if vt.empty:
+    if random_draws(ds) and not draws:
+        body.append(f'<p class="note">{html.escape(NO_UNCERTAINTY[0].upper() + NO_UNCERTAINTY[1:])}: no drawn '
+                    "parameter varies, so there is no band to decompose.</p>")
+    elif vt.empty:
         body.append('<p class="note">No drawn parameters in these results (no Monte Carlo draws), so there is no '
                     "band to decompose.</p>")
     else:
@@ -440,18 +496,23 @@ def render_report(ds: xr.Dataset) -> str:
                     "R², and binned first-order sensitivity indices. Improving the survey estimate of a parameter "
                     "with a large share narrows the band most.</p>")
         top = vt.groupby(["variant"] + extra + ["target"], sort=False, group_keys=False).head(8)
-        shown = top[["variant"] + extra + ["target", "entry", "src", "share", "first_order", "r_squared"]]
+        shown = top[["variant"] + extra + ["target", "entry", "src", "share", "first_order", "r_squared"]].copy()
+        shown.insert(shown.columns.get_loc("entry") + 1, "parameter", shown["entry"].map(_entry_label))
         body.append(_table(shown, "Drawn parameters ranked by their share of the explained variance of the "
                            "multiplier (top 8 per variant and multiplier)",
                            {"src": "index", "share": "index", "first_order": "index", "r_squared": "index"},
                            tid="table-drivers"))
-        vd = A.variance_decomposition(fds, A.income_multiplier(fds))
+        rd = fds.sel(draw=fds["draw"] != 0)  # the random draws, as the bands
+        vd = A.variance_decomposition(rd, A.income_multiplier(rd))
         body.append(_fig_variance(fds, vd, next(fig_n)))
 
     # convergence
     section("convergence", "Monte Carlo convergence")
     if draws:
         body.append(_fig_convergence(fds, next(fig_n)))
+    elif random_draws(ds):
+        body.append(f'<p class="note">{html.escape(NO_UNCERTAINTY[0].upper() + NO_UNCERTAINTY[1:])}: every draw is '
+                    "the point estimates, so there is nothing to converge.</p>")
     else:
         body.append('<p class="note">No Monte Carlo draws, so there is nothing to converge.</p>')
 

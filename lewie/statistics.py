@@ -65,14 +65,26 @@ def _mask_for(ok: xr.DataArray, da: xr.DataArray, dim: str) -> xr.DataArray:
     return ok.all(extra) if extra else ok
 
 
-def summarize(ds: xr.Dataset, var: str | xr.DataArray | None = None, dim: str = "draw", *,
+def summarize(ds: xr.Dataset | xr.DataArray, var: str | xr.DataArray | None = None, dim: str = "draw", *,
               include_point_estimate: bool = False) -> xr.Dataset:
     """Statistics of results over draws (module docstring): a Dataset with a ``statistic`` dim
     (`STATISTICS`), ``n_draws`` and the counts of excluded solves in its attributes.
 
     ``var``: None (every numeric variable with the ``draw`` dim, the drawn ``parameter_value``
     included), a variable name, or a DataArray computed from ``ds`` (e.g. an income multiplier).
+    ``ds`` may itself be a DataArray with a ``draw`` dim (``lewie.summarize(income_multiplier(ds))``):
+    its statistics over the draws where it is not NaN (the analysis functions make failed solves NaN).
     """
+    counted = None  # a DataArray: n_draws counts its non-NaN values over the draws used
+    if isinstance(ds, xr.DataArray):
+        if var is not None:
+            raise TypeError("give either a DataArray, or a Dataset and a variable of it, not both")
+        name = str(ds.name) if ds.name is not None else "value"
+        da = ds.rename(name)
+        if dim not in da.dims:
+            raise ValueError(f"'{name}' has no '{dim}' dim (dims: {da.dims})")
+        ds, var = da.reset_coords(drop=True).to_dataset(), name
+        counted = ds[name]
     if dim not in ds.dims:
         raise ValueError(f"the results have no '{dim}' dim")
     if var is None:
@@ -112,6 +124,8 @@ def summarize(ds: xr.Dataset, var: str | xr.DataArray | None = None, dim: str = 
         res["n_draws"] = xr.DataArray(int(use.size))
         res.attrs["excluded_solves"] = 0
         res.attrs["excluded_draws"] = 0
+    if counted is not None:
+        res["n_draws"] = counted.sel({dim: use}).notnull().sum(dim)
     res["n_draws"].attrs = {"long_name": "converged draws each statistic is computed over"}
     res["statistic"].attrs = {"long_name": "mean, standard deviation (n−1), 5th / 50th / 95th percentiles "
                                            "(linear interpolation), Monte Carlo standard error of the mean"}

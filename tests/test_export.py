@@ -126,7 +126,11 @@ def test_other_tables_equal_the_analysis_functions(draws):
 def test_variance_decomposition_table(draws):
     ds = lesotho_draws()
     vt = draws["variance_decomposition"]
-    vd = A.variance_decomposition(ds, A.income_multiplier(ds))
+    rd = ds.sel(draw=ds["draw"] != 0)  # the random draws, as the bands
+    vd = A.variance_decomposition(rd, A.income_multiplier(rd))
+    n = A.bands(A.income_multiplier(ds)).sel(statistic="n_draws")
+    for v, g in vt.groupby("variant"):  # the same draws as the bands: the converged random draws
+        assert set(g["n_draws"]) == {float(n.sel(variant=v))}
     nominal = vt[vt["target"] == "nominal income multiplier"]
     for v, g in nominal.groupby("variant"):
         assert g["share"].sum() == pytest.approx(1.0)
@@ -154,7 +158,9 @@ def test_sweep_dims_become_columns():
 def test_xlsx_and_csv_read_back(draws, tmp_path):
     ds = lesotho_draws()
     xlsx = export_xlsx(ds, tmp_path / "out" / "tables.xlsx")
-    assert openpyxl.load_workbook(xlsx, read_only=True).sheetnames == list(TABLES)
+    from lewie.paper_tables import wide_tables
+    paper = [t.sheet for t in wide_tables(ds)]  # the paper tables come first
+    assert openpyxl.load_workbook(xlsx, read_only=True).sheetnames == paper + list(TABLES)
     files = export_csv(ds, tmp_path / "csv")
     assert [f.name for f in files] == [f"{t}.csv" for t in TABLES]
     for name in ("multipliers", "synergy", "variance_decomposition"):

@@ -185,7 +185,7 @@ def test_cli_report_writes_the_html(results_file, tmp_path, capsys):
     report_cmd.main([str(results_file), "--out", str(out)], standalone_mode=False)
     assert str(out) in capsys.readouterr().out
     text = out.read_text(encoding="utf-8")
-    assert text.count("<figure>") == 4 and "Example village" in text
+    assert text.count("<figure ") == 4 and "Example village" in text
 
 
 def test_cli_report_errors_name_the_file(tmp_path):

@@ -136,8 +136,8 @@ own survey-based model. Gap = lewie nominal − published nominal.
 {table}
 
 Notes.
-- Published figures: /work/shared/reference/published-figures.md (FAO From Protection to Production
-  LEWIE reports; Taylor et al. 2013 for Kenya; Kagin, Taylor, Alfani, Davis 2014 for Ethiopia).
+- Published figures: the FAO From Protection to Production LEWIE reports; Taylor et al. 2013 for Kenya;
+  Kagin, Taylor, Alfani, Davis 2014 for Ethiopia (each case's `sam/data/<case>/PROVENANCE.md` cites its source).
 - The published real multipliers quoted as "as low as" are the studies' constrained-supply scenarios;
   lewie's real figure here is for the scenario's own closure (labour supply elasticity 100, land and
   capital fixed).
