@@ -131,7 +131,7 @@ def _embed(fig, alt: str, caption: str, number: int) -> str:
     labels = axis_labels(fig)
     missing = [i for i, (x, y) in enumerate(labels) if not (x and y)]
     if not labels or missing:
-        raise ValueError(f"figure {number}: every axes needs an x and a y label (axes {missing} lack one)")
+        raise ValueError(f"figure {number}: every axes needs an x and a y axis label (axes {missing} lack one)")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     png = buf.getvalue()

@@ -200,3 +200,44 @@ def test_cli_report_errors_name_the_file(tmp_path):
     xr.Dataset({"x": ("i", [1.0, 2.0])}).to_netcdf(other, engine="h5netcdf")
     with pytest.raises(InputError, match=r"other\.nc: not a lewie results file \(no income"):
         load_for_report(other)
+
+
+def test_every_figure_has_axis_labels_and_says_what_its_bars_are(monkeypatch):
+    """Every matplotlib axes of every figure has an x and a y label (checked before embedding); the
+    income figure's caption matches its bars; the drivers figure names parameters in words."""
+    import lewie.report_html as R
+    from .draws_fixture import lesotho_draws
+    seen = []
+    real = R._embed
+
+    def spy(fig, alt, caption, number):
+        seen.append((number, R.axis_labels(fig), caption, [t.get_text() for ax in fig.get_axes()
+                                                           for t in ax.get_yticklabels()]))
+        return real(fig, alt, caption, number)
+    monkeypatch.setattr(R, "_embed", spy)
+    R.render_report(lesotho_draws())
+    assert [n for n, *_ in seen] == list(range(1, 7))
+    for n, labels, caption, _ in seen:
+        assert labels and all(x and y for x, y in labels), (n, labels)
+    income = seen[1]
+    assert all(y == "income change (SAM currency)" for _, y in income[1])
+    assert "not split" in income[2] and "split into the direct and indirect" not in income[2]
+    assert all("point estimates (draw 0), not Monte Carlo means" in c for _, _, c, _ in seen[:4])
+    drivers = seen[4]
+    assert all(x in ("share of the explained variance", "first-order sensitivity index") for x, _ in drivers[1])
+    ticks = [t for t in drivers[3] if t]
+    assert ticks and not any("|" in t for t in ticks)
+    assert any(" share of " in t and t.endswith(")") for t in ticks)
+    # a figure without labels is refused, not embedded
+    from matplotlib.figure import Figure
+    fig = Figure()
+    fig.add_subplot().plot([0, 1])
+    with pytest.raises(ValueError, match="axis label"):
+        real(fig, "alt", "caption", 9)
+
+
+def test_entry_labels_read_as_words():
+    from lewie.report_html import _entry_label
+    assert _entry_label("factor_share|crop||Labor|Elig") == "Labor share of crop (Elig)"
+    assert _entry_label("budget_share|retail|||Elig") == "budget share of retail (Elig)"
+    assert _entry_label("savings_rate||||Trader") == "savings rate (Trader)"

@@ -26,7 +26,8 @@ window.addEventListener("load", () => {
     images: [...document.images].map(i => ({alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth,
                                             naturalHeight: i.naturalHeight, shown: box(i)})),
     figures: [...document.querySelectorAll("figure")].map(f => ({
-        caption: (f.querySelector("figcaption") || {}).textContent || "", shown: box(f)})),
+        caption: (f.querySelector("figcaption") || {}).textContent || "", shown: box(f),
+        xlabel: f.dataset.xlabel || "", ylabel: f.dataset.ylabel || ""})),
     tables: [...document.querySelectorAll("table")].map(t => ({
         id: t.id, caption: t.caption ? t.caption.textContent : "", rows: t.tBodies[0] ? t.tBodies[0].rows.length : 0,
         columns: t.tHead ? t.tHead.rows[0].cells.length : 0, shown: box(t)})),
@@ -81,6 +82,12 @@ def test_chromium_shows_every_figure_and_table(tmp_path, name, n_figures):
         assert img["shown"]["w"] > 100 and img["shown"]["h"] > 100, img["alt"]
     for i, fig in enumerate(got["figures"], 1):
         assert fig["caption"].startswith(f"Figure {i}.")
+        # every panel of every figure has both axis labels (checked on the matplotlib axes when embedding,
+        # recorded on the figure element, read back here from the rendered page)
+        xs, ys = fig["xlabel"].split(" | "), fig["ylabel"].split(" | ")
+        assert len(xs) == len(ys) >= 1 and all(x.strip() for x in xs) and all(y.strip() for y in ys), fig
+    ylabels = " ".join(f["ylabel"] for f in got["figures"])
+    assert "income change (SAM currency)" in ylabels and "change per unit of cost" in ylabels
     assert len(got["tables"]) == text.count("<table")
     ids = {t["id"] for t in got["tables"]}
     assert {"table-multipliers", "table-income", "table-production", "table-prices", "table-synergy",
