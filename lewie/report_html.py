@@ -314,7 +314,7 @@ def _fig_convergence(ds, n):
 def _fig_variance(ds, vd: xr.Dataset, n, top: int = 8):
     variants = [str(v) for v in vd["variant"].values]
     rows, cols = _grid(len(variants))
-    fig = _figure(max(6.0, 4.2 * cols), 0.35 * top * rows + 1.2 * rows)
+    fig = _figure(max(6.0, 5.4 * cols), 0.35 * top * rows + 1.2 * rows)
     for i, v in enumerate(variants):
         ax = fig.add_subplot(rows, cols, i + 1)
         r2 = float(vd["r_squared"].sel(variant=v))
