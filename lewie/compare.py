@@ -117,7 +117,10 @@ def main_activities(ds: xr.Dataset, n: int = N_MAIN_ACTIVITIES) -> list[str]:
 
 def study_measures(ds: xr.Dataset) -> dict[tuple[str, str, str], xr.DataArray]:
     """Every compared number of one study: (variable, region, unit) -> band statistics by variant."""
+    from .uncertainty import has_bands, random_draws
     cur = currency(ds)
+    if random_draws(ds) and not has_bands(ds):  # no parameter uncertainty: bands are not computed
+        ds = ds.sel(draw=[0])
     out: dict[tuple[str, str, str], xr.DataArray] = {}
     for real, kind in ((False, "Nominal"), (True, "Real")):
         out[f"Income multiplier|{kind}", TOTAL_REGION, DIMENSIONLESS] = _bands(A.income_multiplier(ds, real=real))

@@ -182,6 +182,10 @@ def test_a_monte_carlo_run_without_uncertainty_warns_and_shows_no_bands(caplog, 
     from lewie.paper_tables import wide_tables
     t = wide_tables(flat_draws)[0]
     assert [s for _, s in t.columns] == ["point"] and NO_UNCERTAINTY in t.notes[0]
+    from lewie.compare import comparison_table
+    row = comparison_table({"flat": flat_draws}).iloc[0]
+    assert np.isnan(row["income_multiplier_nominal_p05"]) and np.isnan(row["income_multiplier_nominal_mean"])
+    assert row["income_multiplier_nominal_point"] == pytest.approx(float(A.income_multiplier(flat_draws).sel(draw=0).squeeze()))
 
 
 def test_text_summary_has_bands_on_income_by_group_and_labels_the_sweep():
