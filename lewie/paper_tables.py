@@ -54,10 +54,14 @@ def _pct_decimals(values) -> int:
     return 3 if v.size and v.max() < 0.1 else 2
 
 
-def _pivot(df: pd.DataFrame, keys: list[str], stats: list[str], variants: list[str]) -> tuple[pd.DataFrame, list]:
-    """Long (keys, variant, statistic, value) to wide: keys, then (variant, statistic) columns."""
+def _pivot(df: pd.DataFrame, keys: list[str], stats: list[str], variants: list[str],
+           first: list[str] | None = None) -> tuple[pd.DataFrame, list]:
+    """Long (keys, variant, statistic, value) to wide: keys, then (variant, statistic) columns; rows in
+    the long table's order, grouped by the ``first`` keys (the sweep dims)."""
     sub = df[df["statistic"].isin(stats)]
     order = sub[keys].drop_duplicates()
+    if first:
+        order = order.sort_values(first, kind="stable")
     wide = sub.set_index(keys + ["variant", "statistic"])["value"].unstack(["variant", "statistic"])
     cols = [(v, s) for v in variants for s in stats]
     wide = wide.reindex(columns=pd.MultiIndex.from_tuples(cols))
@@ -100,14 +104,13 @@ def wide_tables(ds: xr.Dataset) -> list[WideTable]:
 
     mt = tidy["multipliers"]
     mt = mt[mt["by"].isin(["total", "beneficiary status"])].copy()
-    mt["group"] = mt["group"].replace({"total": "total"})
-    w, cols = _pivot(mt, extra + ["measure", "group"], stats, variants)
+    w, cols = _pivot(mt, extra + ["measure", "group"], stats, variants, extra)
     out.append(WideTable("Table 1 multipliers", f"Table 1. Multipliers by variant (change per unit of cost). {scen}",
                          extra + ["measure", "group"], w, cols, [3] * len(w), [note] + sweep))
 
     it = tidy["income_change"]
     keys = extra + ["household", "village", "effect", "measure"]
-    w, cols = _pivot(it, keys, stats, variants)
+    w, cols = _pivot(it, keys, stats, variants, extra)
     vals = w[cols].to_numpy(dtype=float) if len(w) else np.empty((0, 0))
     pct = w["measure"].str.contains("%").to_numpy() if len(w) else np.zeros(0, dtype=bool)
     md = _money_decimals(vals[~pct]) if len(w) else 2
@@ -119,7 +122,7 @@ def wide_tables(ds: xr.Dataset) -> list[WideTable]:
 
     pt = tidy["production_change"]
     keys = extra + ["activity", "measure"]
-    w, cols = _pivot(pt, keys, stats, variants)
+    w, cols = _pivot(pt, keys, stats, variants, extra)
     vals = w[cols].to_numpy(dtype=float) if len(w) else np.empty((0, 0))
     meas = w["measure"].to_numpy() if len(w) else np.array([])
     money = np.array([m.startswith("change") for m in meas], dtype=bool)
@@ -132,7 +135,7 @@ def wide_tables(ds: xr.Dataset) -> list[WideTable]:
 
     pw = tidy["prices_wages"]
     keys = extra + ["kind", "item", "village"]
-    w, cols = _pivot(pw, keys, stats, variants)
+    w, cols = _pivot(pw, keys, stats, variants, extra)
     vals = w[cols].to_numpy(dtype=float) if len(w) else np.empty((0, 0))
     out.append(WideTable("Table 4 prices", f"Table 4. Local prices and wages (by village) and household CPIs: % change. "
                          f"{scen}", keys, w, cols, [_pct_decimals(vals)] * len(w), [note] + sweep))
@@ -187,7 +190,8 @@ def write_wide(xw: pd.ExcelWriter, tables: list[WideTable]) -> None:
         for i, (_, rec) in enumerate(t.frame.iterrows()):
             row = h2 + 1 + i
             for j, k in enumerate(t.keys, start=1):
-                ws.cell(row=row, column=j, value=str(rec[k]))
+                x = rec[k]
+                ws.cell(row=row, column=j, value=f"{x:g}" if isinstance(x, (float, np.floating)) else str(x))
             for j, col in enumerate(t.columns, start=nk + 1):
                 x = rec[col]
                 if x is None or (isinstance(x, float) and math.isnan(x)):
