@@ -37,6 +37,9 @@ def _pick(ds: xr.Dataset, dim: str, value, *, file=None):
     for x in values:
         if str(x) == str(value) or (isinstance(x, (int, float)) and _num(value) == x):
             return x
+    if dim == "draw":
+        raise InputError(f"draw {value} is not in the results (draws {min(values)}..{max(values)})", file=file,
+                         field="--draw", label=str(value))
     raise InputError(unknown_label(dim.replace("_", " "), str(value), [str(x) for x in values]), file=file,
                      field=f"--{dim}" if dim in ("variant", "draw", "state") else "--at", label=str(value))
 

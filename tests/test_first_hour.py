@@ -328,6 +328,8 @@ def test_sam_export_picks_labels_and_says_what_is_wrong(tmp_path):
     from lewie.sam_export import sam_from_results
     with pytest.raises(InputError, match="did you mean 'springs'"):
         sam_from_results(ds, variant="spring")
+    with pytest.raises(InputError, match=r"draw 99 is not in the results \(draws 0\.\.80\)"):
+        sam_from_results(ds, variant="cgp", draw=99)
     one = sam_from_results(ds, variant="cgp", state="simulated", draw=7)
     assert not one.equals(sam_from_results(ds, variant="cgp", state="simulated", draw=0))
     with pytest.raises(InputError, match="did not converge"):
