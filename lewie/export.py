@@ -48,8 +48,35 @@ def extra_dims(obj: xr.Dataset | xr.DataArray) -> list[str]:
 
 
 def statistics(ds: xr.Dataset) -> list[str]:
-    """The statistics the tables carry: only ``point`` without random draws."""
-    return list(A.STATISTICS) if A.has_draws(ds) else ["point"]
+    """The statistics the tables carry: only ``point`` without random draws, or when the draws carry no
+    parameter uncertainty (no zero-width bands: `lewie.uncertainty`)."""
+    from .uncertainty import has_bands
+    return list(A.STATISTICS) if has_bands(ds) else ["point"]
+
+
+def _with_unit(df: pd.DataFrame, ds: xr.Dataset, unit) -> pd.DataFrame:
+    """``df`` with a ``unit`` column before ``statistic``: ``unit`` is a fixed unit or a function of
+    the row's ``measure`` that returns one of "money", "real money", "%", "1"; money is in the
+    scenario's currency (`lewie.provenance.currency_of`)."""
+    from .provenance import currency_of
+    cur = currency_of(ds)
+    names = {"money": cur, "real money": f"{cur} at base prices"}
+    if callable(unit):
+        col = [names.get(u, u) for u in map(unit, df["measure"])] if len(df) else []
+    else:
+        col = [names.get(unit, unit)] * len(df)
+    out = df.copy()
+    out.insert(out.columns.get_loc("statistic"), "unit", col)
+    return out
+
+
+def _unit_of(measure: str) -> str:
+    m = str(measure)
+    if "%" in m:
+        return "%"
+    if "multiplier" in m or "per unit of cost" in m:
+        return "1"
+    return "real money" if m.startswith("real") else "money"
 
 
 def _long(da: xr.DataArray, stats: list[str], columns: list[str]) -> pd.DataFrame:
@@ -141,7 +168,7 @@ def multiplier_table(ds: xr.Dataset) -> pd.DataFrame:
     add(A.value_added_multiplier(ds), "value-added multiplier", "total")
     add(A.production_multiplier(ds), "production multiplier", "activity", "good")
     out = pd.concat(frames, ignore_index=True)
-    return out[_order(cols, extra_dims(ds))]
+    return _with_unit(out[_order(cols, extra_dims(ds))], ds, "1")
 
 
 def income_change_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -157,7 +184,7 @@ def income_change_table(ds: xr.Dataset) -> pd.DataFrame:
     df.insert(df.columns.get_loc("household") + 1, "village", df["household"].map(hv))
     df.insert(df.columns.get_loc("village") + 1, "effect",
               [eff[v, h] for v, h in zip(df["variant"], df["household"])])
-    return df
+    return _with_unit(df, ds, _unit_of)
 
 
 def production_change_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -171,7 +198,7 @@ def production_change_table(ds: xr.Dataset) -> pd.DataFrame:
     da = _stack({"change (base-price value)": d, "% change": 100.0 * d / base.where(base != 0),
                  "production multiplier": A.production_multiplier(ds)})
     df = _long(da.rename(good="activity"), statistics(ds), ["variant", "activity", "measure"])
-    return df
+    return _with_unit(df, ds, lambda m: "real money" if m.startswith("change") else _unit_of(m))
 
 
 def prices_wages_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -194,7 +221,7 @@ def prices_wages_table(ds: xr.Dataset) -> pd.DataFrame:
     df.insert(df.columns.get_loc("item"), "kind", "cpi")
     df.insert(df.columns.get_loc("item") + 1, "village", df["item"].map(_household_village(ds)))
     frames.append(df)
-    return pd.concat(frames, ignore_index=True)[_order(cols, extra_dims(ds))]
+    return _with_unit(pd.concat(frames, ignore_index=True)[_order(cols, extra_dims(ds))], ds, "%")
 
 
 def inequality_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -211,7 +238,7 @@ def inequality_table(ds: xr.Dataset) -> pd.DataFrame:
         df = _long(da, statistics(ds), ["variant", "measure"])
         df.insert(df.columns.get_loc("measure"), "income", "real" if real else "nominal")
         frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    return _with_unit(pd.concat(frames, ignore_index=True), ds, "1")
 
 
 def synergy_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -224,7 +251,8 @@ def synergy_table(ds: xr.Dataset) -> pd.DataFrame:
     cols = ["variant", "parts", "household", "measure"]
     syn = A.synergy(ds)
     if syn.sizes["variant"] == 0:
-        return pd.DataFrame(columns=_order(cols, extra_dims(ds)))
+        empty = _order(cols, extra_dims(ds))
+        return pd.DataFrame(columns=empty[:-2] + ["unit"] + empty[-2:])
     parts = {str(v): str(p) for v, p in zip(syn["variant"].values, syn["parts"].values)}
     stats = statistics(ds)
     frames = []
@@ -242,7 +270,7 @@ def synergy_table(ds: xr.Dataset) -> pd.DataFrame:
         dfs.append(df)
     df = pd.concat(dfs, ignore_index=True)
     df.insert(1, "parts", df["variant"].map(parts))
-    return df.reset_index(drop=True)[_order(cols, extra_dims(ds))]
+    return _with_unit(df.reset_index(drop=True)[_order(cols, extra_dims(ds))], ds, _unit_of)
 
 
 DECOMPOSED = {"nominal income multiplier": lambda ds: A.income_multiplier(ds),

@@ -16,12 +16,12 @@ from .conftest import EXAMPLE_SCENARIO
 from .draws_fixture import lesotho, lesotho_draws, lesotho_sweep
 
 COLUMNS = {
-    "multipliers": ["variant", "measure", "by", "group", "statistic", "value"],
-    "income_change": ["variant", "household", "village", "effect", "measure", "statistic", "value"],
-    "production_change": ["variant", "activity", "measure", "statistic", "value"],
-    "prices_wages": ["variant", "kind", "item", "village", "statistic", "value"],
-    "inequality": ["variant", "income", "measure", "statistic", "value"],
-    "synergy": ["variant", "parts", "household", "measure", "statistic", "value"],
+    "multipliers": ["variant", "measure", "by", "group", "unit", "statistic", "value"],
+    "income_change": ["variant", "household", "village", "effect", "measure", "unit", "statistic", "value"],
+    "production_change": ["variant", "activity", "measure", "unit", "statistic", "value"],
+    "prices_wages": ["variant", "kind", "item", "village", "unit", "statistic", "value"],
+    "inequality": ["variant", "income", "measure", "unit", "statistic", "value"],
+    "synergy": ["variant", "parts", "household", "measure", "unit", "statistic", "value"],
     "variance_decomposition": ["variant", "target", "entry", "parameter", "good", "good2", "factor", "household",
                                "src", "share", "first_order", "r_squared", "n_draws"],
     "provenance": ["key", "value"],

@@ -182,6 +182,8 @@ def test_a_monte_carlo_run_without_uncertainty_warns_and_shows_no_bands(caplog, 
     from lewie.paper_tables import wide_tables
     t = wide_tables(flat_draws)[0]
     assert [s for _, s in t.columns] == ["point"] and NO_UNCERTAINTY in t.notes[0]
+    from lewie.export import tidy_tables
+    assert set(tidy_tables(flat_draws)["multipliers"]["statistic"]) == {"point"}
     from lewie.compare import comparison_table
     row = comparison_table({"flat": flat_draws}).iloc[0]
     assert np.isnan(row["income_multiplier_nominal_p05"]) and np.isnan(row["income_multiplier_nominal_mean"])
@@ -357,6 +359,13 @@ def test_currency_and_year_reach_every_table_and_figure(tmp_path):
     page = render_report(ds)
     assert 'data-ylabel="income change (2016 KES)"' in page and "Income change by household group (2016 KES)" in page
     assert "(2016 KES" in wide_tables(ds)[1].title
+    from lewie.export import tidy_tables
+    tidy = tidy_tables(ds)
+    units = tidy["income_change"].groupby("measure")["unit"].first()
+    assert units["nominal change"] == "2016 KES" and units["real change"] == "2016 KES at base prices"
+    assert units["nominal % change"] == "%" and set(tidy["multipliers"]["unit"]) == {"1"}
+    prov = dict(zip(tidy["provenance"]["key"], tidy["provenance"]["value"]))
+    assert prov["currency"] == "KES" and prov["year"] == "2016"
     from lewie.compare import compare
     from lewie.results import save_results
     p1 = save_results(ds, tmp_path / "a.nc")
