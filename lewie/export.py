@@ -1,5 +1,7 @@
 """Tidy tables of a results Dataset, for papers: one row per number, keyed by variant, measure,
-group and statistic (pyam-style long format), written to one xlsx sheet per table or one csv each.
+group, unit (the scenario's currency, % or 1) and statistic (pyam-style long format), written to one
+xlsx sheet per table (after the formatted paper tables of `lewie.paper_tables`), one csv or one Stata
+file each.
 
 Every number comes from a `lewie.analysis` function and is summarised by `lewie.analysis.bands`:
 ``statistic`` is ``point`` (draw 0, the point estimates) and, with Monte Carlo draws, mean, std,
