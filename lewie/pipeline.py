@@ -75,6 +75,8 @@ class Simulation:
         self.solutions: dict[str, dict] = {}  # variant -> snapshot of its solution
         self.solve_info: dict[str, dict] = {}  # variant -> solver outcome
         self.economy_log: list[str] = []  # notes of the workbook calibration (GAMS-compat behaviour ...)
+        self.workbook_skipped: list[str] = []  # what gdxxrw/$load semantics dropped from the workbook
+        self.workbook_names: list[str] = []  # which workbook variables were read, missing, unused
 
     def _require(self, stage: str, doing: str) -> None:
         if _ORDER.index(self.stage) < _ORDER.index(stage):
@@ -109,7 +111,12 @@ class Simulation:
         from lewie.sam.workbook import calibrate_workbook, read_dashboard, read_workbook
         from .scenario import canonical_labels, scenario_error
         sc = self.scenario
-        wb = read_workbook(sc.workbook)
+        from lewie.sam.workbook_names import resolve_names
+        wb = read_workbook(sc.workbook, index=sc.workbook_index)
+        wb, names = resolve_names(wb, sc.workbook_names, file=sc.source)
+        self.workbook_skipped, self.workbook_names = list(wb.skipped), names.lines()
+        for line in wb.skipped + names.lines():
+            (log.warning if line.startswith("warning") or "dropped" in line else log.info)("%s: %s", sc.workbook, line)
         sc, notes = canonical_labels(sc, households=wb.households, goods=wb.goods, factors=wb.factors)
         tradable = [x for level in ("village", "zone", "world") for x in getattr(sc.markets, level)]
         for i, f in enumerate(sc.purchased_inputs):
@@ -122,7 +129,8 @@ class Simulation:
         labour = [f for f in wb.factors if f in tradable and f not in sc.purchased_inputs]
         fixed = [f for f in wb.factors if f not in tradable]
         econ = calibrate_workbook(wb, villages=sc.villages, fixed_factors=fixed, labour_factors=labour,
-                                  input_factors=list(sc.purchased_inputs), gams_compat=sc.gams_compat)
+                                  input_factors=list(sc.purchased_inputs), gams_compat=sc.gams_compat,
+                                  seed=sc.montecarlo.seed)
         self.sam, self.parameters = econ.sam, econ.parameters
         self.economy_log = [f"scenario labels: {n}" for n in notes] + list(econ.log)
         for line in self.economy_log:  # with gams_compat, what the GAMS code would do matters: warn
@@ -261,6 +269,8 @@ def base_attrs(sim: Simulation) -> dict:
         "parameters_file": str(sc.parameters) if sc.parameters else "",
         "gams_compat": int(sc.gams_compat),
         "calibration_log": "\n".join(sim.economy_log),
+        "workbook_skipped": "\n".join(getattr(sim, "workbook_skipped", [])),
+        "workbook_variables": "\n".join(getattr(sim, "workbook_names", [])),
         "seed": int(mc.seed),
         "draws": int(mc.draws),
         "draw_method": method,

@@ -22,7 +22,9 @@ The default (``distribution="normal"``) reproduces the published GAMS procedure:
 
 The GAMS code also runs its redraw loop for draw 0, so a point estimate outside (0, 1) is replaced by
 a random draw even there; lewie does that only with ``gams_compat=True`` (method ``gams-compat``,
-logged): without it such an estimate cannot be calibrated and is an error where the table is read.
+logged), when the workbook is calibrated (`lewie.sam.workbook.calibrate_workbook`): draw 0 is then
+the calibrated base with the redrawn value. Without it such an estimate cannot be calibrated and is
+an error where the table is read.
 
 ``distribution="dirichlet"`` draws each share vector from a Dirichlet distribution and each rate
 from a beta distribution with the point estimates as means; the concentration of a vector is set
@@ -164,10 +166,9 @@ class Sampler:
         self.drawn = np.isin(self.param, DRAWN) & (self.se > 0) & (self.est != 0)
         self.redo0 = self.drawn & ((self.est <= 0) | (self.est >= 1)) if gams_compat else np.zeros_like(self.drawn)
         if self.redo0.any():
-            log.warning("draw 0: %d point estimate(s) outside (0, 1) are redrawn, as the GAMS code does "
-                        "(gams_compat)", int(self.redo0.sum()))
-            self.log.append(f"draw 0: {int(self.redo0.sum())} point estimate(s) outside (0, 1) are redrawn, as the "
-                            "GAMS code does (gams_compat)")
+            self.log.append(f"draw 0: {int(self.redo0.sum())} point estimate(s) outside (0, 1) were redrawn, as the "
+                            "GAMS code does (gams_compat; see the calibration log); the other draws are drawn "
+                            "around the estimates")
         self._check_point()
         if distribution == "dirichlet":
             self._concentrations()
@@ -209,7 +210,8 @@ class Sampler:
     def _check_point(self) -> None:
         """The table's estimates, rescaled, are the calibrated shares (else the table and the SAM disagree)."""
         resc = self._rescaled(self.est)
-        bad = np.flatnonzero(~self.redo0 & ~(np.abs(resc - self.point) <= POINT_TOL))
+        redrawn = np.isin(self.group, self.group[self.redo0])  # groups whose draw 0 was redrawn
+        bad = np.flatnonzero(~redrawn & ~(np.abs(resc - self.point) <= POINT_TOL))
         if bad.size:
             n = bad[0]
             raise InputError(f"the parameter table's estimate of {entry_name(self.keys[n])} is {self.est[n]:g} "
@@ -244,12 +246,8 @@ class Sampler:
 
     def _one(self, d: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, d])
-        if d == 0:
-            if not self.redo0.any():
-                return self.point.copy()
-            v = self.est.copy()
-            v[self.redo0] = _redraw_inside(rng, self.est[self.redo0], self.se[self.redo0])
-            return self._keep_point(self._rescaled(v), self.redo0)
+        if d == 0:  # the calibrated base; with gams_compat it holds the draw-0 redraws (lewie.sam.workbook)
+            return self.point.copy()
         if self.distribution == "dirichlet":
             return self._dirichlet(rng)
         v = self.est.copy()
@@ -372,6 +370,11 @@ class Sampler:
                 failed[d] = f"supplied savings, transfer and outside rates of '{over[0]}' sum to {leak[over[0]]:g} > 1"
         values = pd.DataFrame(out, index=pd.RangeIndex(first, last + 1, name="draw"), columns=self.columns)
         return Draws(values, -1, "supplied", notes, file=str(file or ""), failed=failed, notes=draw_notes)
+
+
+def redraw_inside(rng, mean, sd) -> np.ndarray:
+    """Normal(mean, sd) draws, each redrawn until it lies inside (0, 1) (the GAMS truncation)."""
+    return _redraw_inside(rng, np.asarray(mean, dtype=float), np.asarray(sd, dtype=float))
 
 
 def _redraw_inside(rng, mean, sd) -> np.ndarray:

@@ -244,6 +244,12 @@ class Scenario(_Strict):
     gams_compat: bool = Field(default=False, description="Workbook economies: accept what the GAMS code accepts "
                                                          "(recorded in the results and logged).")
     dashboard: Dashboard | None = Field(default=None, description="Shocks from a simulation dashboard sheet.")
+    workbook_index: str = Field(default="Index", min_length=1,
+                                description="Workbook economies: the index sheet gdxxrw reads (e.g. \"Index_divided\" "
+                                            "or \"Index_divided!A2\", as the GAMS main file's input_sheet_index).")
+    workbook_names: dict[str, str] = Field(
+        default={}, description="Workbook economies: lewie parameter -> workbook variable name, overriding the "
+                                "known spellings (see lewie.sam.workbook_names), e.g. transfer_rate = \"transfoutsh\".")
     villages: dict[str, list[str]] = Field(min_length=1)
     markets: Markets
     labour_supply: LabourSupply = LabourSupply()
