@@ -394,7 +394,8 @@ def _redraw_inside(rng, mean, sd) -> np.ndarray:
 def read_draws(path_or_frame) -> pd.DataFrame:
     """Externally supplied draws as a wide table: index ``draw``, columns MultiIndex LABELS.
 
-    Accepted: a CSV with a ``draw`` column and one column per entry named
+    Draws are numbered 0, 1, … or labelled as GAMS labels them (``dr0``, ``dr1``, …). Accepted: a CSV
+    with a ``draw`` column and one column per entry named
     ``parameter|good|good2|factor|household`` (empty labels stay empty, e.g. ``savings_rate||||Elig``);
     a long CSV with columns draw, parameter, good, good2, factor, household, value; a netCDF file with
     a variable ``parameter_value(draw, entry)`` (lewie's results, so an earlier run's draws can be
@@ -415,10 +416,12 @@ def read_draws(path_or_frame) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     if "draw" not in frame.columns:
         raise InputError("draws table has no 'draw' column", file=path, field="draw")
+    from .gams import draw_number
     try:
-        draw = pd.to_numeric(frame["draw"]).astype(int)
+        draw = frame["draw"].map(draw_number).astype(int)
     except (TypeError, ValueError):
-        raise InputError("the 'draw' column must hold whole numbers", file=path, field="draw") from None
+        raise InputError("the 'draw' column must hold whole numbers or GAMS draw labels (dr0, dr1, ...)",
+                         file=path, field="draw") from None
     if "parameter" in frame.columns:  # long layout
         for c in LABELS + ["value"]:
             if c not in frame.columns:
