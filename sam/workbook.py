@@ -284,7 +284,9 @@ def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
     sheet_name = sheet_name.strip().strip("'")
     index_name = next((n for n in names if n.lower() == sheet_name.lower()), None)
     if index_name is None:
-        raise WorkbookError(f"no '{sheet_name}' sheet{did_you_mean(sheet_name, names)}: a LEWIE workbook lists "
+        alike = [n for n in names if n.lower().startswith(sheet_name.lower()[:5])]
+        hint = did_you_mean(sheet_name, names) or (f" (did you mean '{alike[0]}'?)" if alike else "")
+        raise WorkbookError(f"no '{sheet_name}' sheet{hint}: a LEWIE workbook lists "
                             f"where each set and parameter lives in an index sheet (here '{sheet_name}'; rows "
                             "Type | Name | Range | rdim | cdim, as gdxxrw reads it; choose another with the "
                             f"scenario's workbook_index); sheets: {', '.join(names)}", file=book.path,
