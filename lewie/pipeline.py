@@ -160,7 +160,7 @@ class Simulation:
         sc = self.scenario
         self.calibration = calibrate(self.sam, self.structure)
         self.effects = resolve_all(sc.interventions, self.calibration, household_count=self.household_count,
-                                   file=sc.source, names=sc.intervention_names())
+                                   file=sc.source, names=sc.intervention_names(), gams_compat=sc.gams_compat)
         self.shocks = {v: apply([self.effects[i] for i in idx], self.calibration, file=sc.source,
                                 where=f"variants.{v}" if sc.variants is not None else "interventions")
                        for v, idx in sc.variant_map().items()}

@@ -225,7 +225,29 @@ class LocalProcurement(_Intervention):
                                          description="Sellers (default: every group that produces the good).")
 
 
-INTERVENTION_KINDS = (CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
+class PriceChange(_Intervention):
+    """A change of a price set outside the local economy: the world price of a ``good`` or the world wage
+    of a tradable ``factor`` (both listed under [markets] world), by ``change`` (0.1: +10%) or by
+    ``absolute`` (added to the base price of 1). Transfers no value, so ``cost`` is required (the
+    multipliers' denominator)."""
+
+    kind: Literal["price"]
+    good: str | None = None
+    factor: str | None = None
+    change: float | None = Field(default=None, gt=-1, description="Proportional change (0.1: +10%).")
+    absolute: float | None = Field(default=None, description="Change added to the base price of 1.")
+    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+
+    @model_validator(mode="after")
+    def _one_of_each(self):
+        if (self.good is None) == (self.factor is None):
+            raise ValueError("give exactly one of 'good' and 'factor'")
+        if (self.change is None) == (self.absolute is None):
+            raise ValueError("give exactly one of 'change' (proportional) and 'absolute'")
+        return self
+
+
+INTERVENTION_KINDS = (PriceChange, CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
                       LabourSupplyChange, LocalProcurement)
 Intervention = Annotated[Union[INTERVENTION_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]
 _INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in INTERVENTION_KINDS}
