@@ -177,3 +177,57 @@ def items_table(ds: xr.Dataset, **kw) -> pd.DataFrame:
     """`gams_items` as a long table: one row per item, variant (and sweep point) and draw."""
     da = gams_items(ds, **kw)
     return da.to_dataframe().reset_index()
+
+
+# ------------------------------------------------------------------------------------------------
+# dashboards
+# ------------------------------------------------------------------------------------------------
+def with_gams_dashboard(sc, shocks: pd.DataFrame, sims: list[str], *, file=None):
+    """The scenario with a GAMS dashboard's shocks (`lewie.sam.dashboard.read_gams_dashboard`) as
+    variants named after the GAMS sims: fixed-factor shocks become ``factor_endowment`` (labour:
+    ``labour_supply``), world-price shocks ``price``, TFP shocks ``productivity`` (cost 0: nothing
+    is transferred)."""
+    from pydantic import ValidationError
+
+    from .scenario import DEFAULT_VARIANT, Scenario, _check, _explain
+    tradable = {x for level in ("village", "zone", "world") for x in getattr(sc.markets, level)}
+    data = sc.model_dump(mode="python")
+    names = sc.intervention_names()
+    for itv, n in zip(data["interventions"], names):
+        itv["name"] = n
+    variants = dict(sc.variants) if sc.variants is not None else ({DEFAULT_VARIANT: names} if names else {})
+    for s in sims:
+        if s in variants:
+            raise InputError(f"dashboard sim '{s}' has the name of a variant of the scenario", file=file,
+                             field="dashboard", label=s)
+        variants[s] = []
+    for r in shocks.itertuples(index=False):
+        name = "_".join(x for x in (r.sim, r.family, r.good, r.factor, r.household) if x)
+        if r.family == "factor":
+            if r.factor in sc.purchased_inputs:
+                raise InputError(f"{r.cell}: '{r.factor}' is a purchased input; a fixed-factor shock adds units of a "
+                                 "fixed factor or of labour", file=file, field="dashboard", label=r.factor)
+            if r.factor in tradable:
+                itv = {"kind": "labour_supply", "factor": r.factor, "households": [r.household],
+                       "amount": float(r.value), "cost": abs(float(r.value))}
+            else:
+                itv = {"kind": "factor_endowment", "activity": r.good, "factor": r.factor,
+                       "households": [r.household], "amount": float(r.value)}
+        elif r.family == "price":
+            itv = {"kind": "price", "good": r.good, "change": float(r.value), "cost": 0.0}
+        else:
+            itv = {"kind": "productivity", "activity": r.good, "households": [r.household],
+                   "change": float(r.value), "cost": 0.0}
+        if name in names:
+            raise InputError(f"{r.cell}: intervention name '{name}' is already used", file=file, field="dashboard",
+                             label=name)
+        data["interventions"].append({"name": name, **itv})
+        names.append(name)
+        variants[r.sim].append(name)
+    data["variants"] = variants
+    try:
+        out = Scenario.model_validate({**data, "source": sc.source})
+    except ValidationError as exc:
+        raise InputError(f"dashboard: {_explain(exc, None, data)}", file=file) from None
+    _check(out, None)
+    return out

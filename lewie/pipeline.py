@@ -96,9 +96,13 @@ class Simulation:
                 from lewie.sam.workbook import read_parameters
                 self.parameters = read_parameters(sc.parameters)
             if sc.dashboard is not None:
-                from lewie.sam.workbook import read_dashboard
-                rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
-                self.scenario = with_dashboard(self.scenario, rows, file=sc.dashboard.file)
+                from lewie.sam.dashboard import has_index
+                if has_index(sc.dashboard.file, sc.dashboard.index):
+                    self.scenario = _gams_dashboard(self.scenario, sc.dashboard.file, None)
+                else:
+                    from lewie.sam.workbook import read_dashboard
+                    rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
+                    self.scenario = with_dashboard(self.scenario, rows, file=sc.dashboard.file)
         self.stage = "loaded"
         return self
 
@@ -136,9 +140,13 @@ class Simulation:
         for line in self.economy_log:  # with gams_compat, what the GAMS code would do matters: warn
             (log.warning if sc.gams_compat else log.info)("%s: %s", sc.workbook, line)
         if sc.dashboard is not None:
+            from lewie.sam.dashboard import has_index
             file = sc.dashboard.file or sc.workbook
-            rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
-            sc = with_dashboard(sc, rows, file=file)
+            if sc.dashboard.file is not None and has_index(file, sc.dashboard.index):
+                sc = _gams_dashboard(sc, file, wb)
+            else:
+                rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
+                sc = with_dashboard(sc, rows, file=file)
         self.scenario = sc
 
     def validate(self) -> "Simulation":
@@ -248,6 +256,16 @@ class Simulation:
         ds["draw_note"] = ("draw", [""])
         ds["pyomo_verified"] = ("draw", [True])
         return ds
+
+
+def _gams_dashboard(sc: Scenario, file, workbook):
+    """The scenario with the shocks of a GAMS dashboard read through its own index sheet."""
+    from lewie.sam.dashboard import read_gams_dashboard
+    from .gams import with_gams_dashboard
+    shocks, sims, notes = read_gams_dashboard(file, index=sc.dashboard.index, workbook=workbook)
+    for line in notes:
+        log.info("%s: %s", file, line)
+    return with_gams_dashboard(sc, shocks, sims, file=file)
 
 
 def base_attrs(sim: Simulation) -> dict:

@@ -84,6 +84,9 @@ class Dashboard(_Strict):
     file: Path | None = Field(default=None, description="Workbook with the dashboard (default: the scenario's "
                                                         "workbook); relative to the scenario file.")
     sheet: str = "Sims"
+    index: str = Field(default="Index", description="The dashboard workbook's own index sheet: when it lists "
+                                                    "simActive / facSim / pzSim / pshiftSim, the shocks are read "
+                                                    "through it (lewie.sam.dashboard); otherwise from 'sheet'.")
 
 
 class Sweep(_Strict):
