@@ -55,13 +55,26 @@ def report_cmd(results: Path, out: Path | None) -> None:
 @click.option("--xlsx", type=click.Path(path_type=Path), default=None, help="Workbook to write: one sheet per table.")
 @click.option("--csv", "csv_dir", type=click.Path(path_type=Path), default=None,
               help="Folder to write one CSV file per table into.")
-def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None) -> None:
+@click.option("--autoout", type=click.Path(path_type=Path), default=None,
+              help="Workbook of the tables a GAMS LEWIE writes to its AutoOut (lewie.autoout).")
+@click.option("--exclude-draws", default="", help="AutoOut: draws to leave out, e.g. 101 or 46,101.")
+def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None, autoout: Path | None = None,
+               exclude_draws: str = "") -> None:
     """Export tidy tables (multipliers, income, production, prices and wages, inequality, synergy,
-    variance decomposition, provenance) of a RESULTS netCDF file to xlsx and/or csv."""
+    variance decomposition, provenance) of a RESULTS netCDF file to xlsx and/or csv, and/or the GAMS
+    AutoOut tables (--autoout)."""
     from .export import export_csv, export_xlsx
-    if xlsx is None and csv_dir is None:
-        raise click.UsageError("give --xlsx FILE and/or --csv DIR")
+    if xlsx is None and csv_dir is None and autoout is None:
+        raise click.UsageError("give --xlsx FILE, --csv DIR and/or --autoout FILE")
     ds = load_for_report(results)
+    if autoout is not None:
+        from .autoout import write_autoout
+        try:
+            excl = [int(x) for x in exclude_draws.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise click.UsageError(f"--exclude-draws: '{exclude_draws}' is not a list of draw numbers") from None
+        write_autoout(ds, autoout, exclude_draws=excl)
+        click.echo(f"AutoOut tables written to {autoout}")
     if xlsx is not None:
         export_xlsx(ds, xlsx)
         click.echo(f"tables written to {xlsx}")

@@ -119,6 +119,7 @@ class Simulation:
         wb = read_workbook(sc.workbook, index=sc.workbook_index)
         wb, names = resolve_names(wb, sc.workbook_names, file=sc.source)
         self.workbook_skipped, self.workbook_names = list(wb.skipped), names.lines()
+        self.workbook_accounts = list(wb.accounts)
         for line in wb.skipped + names.lines():
             (log.warning if line.startswith("warning") or "dropped" in line else log.info)("%s: %s", sc.workbook, line)
         sc, notes = canonical_labels(sc, households=wb.households, goods=wb.goods, factors=wb.factors)
@@ -289,6 +290,7 @@ def base_attrs(sim: Simulation) -> dict:
         "calibration_log": "\n".join(sim.economy_log),
         "workbook_skipped": "\n".join(getattr(sim, "workbook_skipped", [])),
         "workbook_variables": "\n".join(getattr(sim, "workbook_names", [])),
+        "workbook_accounts": ",".join(getattr(sim, "workbook_accounts", [])),
         "seed": int(mc.seed),
         "draws": int(mc.draws),
         "draw_method": method,
