@@ -242,7 +242,12 @@ class Sampler:
         rows = [self._one(d) for d in range(first, last + 1)]
         values = pd.DataFrame(np.vstack(rows) if rows else np.empty((0, len(self.keys))),
                               index=pd.RangeIndex(first, last + 1, name="draw"), columns=self.columns)
-        return Draws(values, self.seed, self.method, list(self.log))
+        notes = {}
+        if first == 0 and self.redo0.any():  # the repair GAMS makes in draw 0, recorded on the draw
+            notes[0] = "redrawn as the GAMS code does (gams_compat): " + "; ".join(
+                f"{entry_name(self.keys[n])} estimate {self.est[n]:.6g} outside (0, 1)"
+                for n in np.flatnonzero(self.redo0))
+        return Draws(values, self.seed, self.method, list(self.log), notes=notes)
 
     def _one(self, d: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, d])

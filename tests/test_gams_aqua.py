@@ -65,6 +65,8 @@ def test_the_unmodified_workbook_runs_with_every_drop_reported():
     assert "HHobs (Input!F5)" in ds.attrs["workbook_variables"]
     # the draw-0 redraw of the negative fshare(fish, Capital, AqFSm), recorded
     assert "fshare(fish, Capital, AqFSm) = -0.0426952 is outside (0, 1): redrawn in draw 0" in ds.attrs["calibration_log"]
+    assert str(ds["draw_note"].sel(draw=0).values).startswith(
+        "redrawn as the GAMS code does (gams_compat): factor_share|fish||Capital|AqFSm estimate -0.0426952")
 
 
 # ---- draw 0 ------------------------------------------------------------------------------------------
