@@ -16,8 +16,8 @@ from a lewie results Dataset, by the same formulas:
 | ``lsupD`` | ``Σ_h hfsup2 − hfsup1`` (labour) | Σ Δ factor_supply |
 | ``hlsupD.<h>`` | ``hfsup2 − hfsup1`` | Δ factor_supply(·, h) |
 | ``benef`` / ``nonbenef`` | Σ ``ryD`` over the shocked / other groups | over ``beneficiary(variant, h)`` |
-| ``mryPC`` | ``(mry2 − mry1)/mry1``, ``mry = Σ_h RY / Σ_h nhh`` (a fraction: GAMS has no 100 here) | household_count |
-| ``rytheilPC`` | ``(T2 − T1)/T1``, Theil index of ``RY/nhh`` weighted by ``nhh`` (a fraction, as in GAMS) | household_count |
+| ``mryPC`` | ``(mry2 − mry1)/mry1``, ``mry = Σ_h RY / Σ_h nhh`` (a fraction: GAMS has no 100 here) | group_size |
+| ``rytheilPC`` | ``(T2 − T1)/T1``, Theil index of ``RY/nhh`` weighted by ``nhh`` (a fraction, as in GAMS) | group_size |
 
 `read_gams_draws` turns CSV dumps of GAMS's drawn parameters (``fshare_dr(g,f,h,draw)``,
 ``eshare_dr(g,h,draw)`` …; draws labelled ``dr0``, ``dr1``, …) into a draws table that lewie uses as
@@ -113,7 +113,7 @@ def gams_items(ds: xr.Dataset, household_count: Mapping[str, float] | xr.DataArr
     ``item`` plus the results' dims other than the model's sets (``variant``, sweeps, ``draw``).
 
     ``household_count`` (group sizes, for ``mryPC`` and ``rytheilPC``) defaults to the results'
-    ``household_count`` variable; without either, those two items are left out.
+    ``group_size(household)`` coordinate (the workbook's HHNum); without either, those two items are left out.
     """
     H = [str(h) for h in ds["household"].values]
     pieces: dict[str, xr.DataArray] = {}
@@ -152,8 +152,9 @@ def gams_items(ds: xr.Dataset, household_count: Mapping[str, float] | xr.DataArr
         pieces["benef"] = dry.where(b, 0.0).sum("household")
         pieces["nonbenef"] = dry.where(~b, 0.0).sum("household")
     n = household_count
-    if n is None and "household_count" in ds:
-        n = ds["household_count"]
+    if n is None and "group_size" in ds.coords:
+        n = xr.DataArray(ds["group_size"].values.astype(float), coords={"household": ds["household"].values},
+                         dims="household")
     if n is not None:
         if not isinstance(n, xr.DataArray):
             n = xr.DataArray([float(n[h]) for h in H], coords={"household": H}, dims="household")

@@ -370,8 +370,8 @@ class MonteCarlo:
         ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
         ds["draw_note"].attrs = {"long_name": "what was done to the draw's values ('' when nothing)"}
         hc = self.sim.household_count
-        ds = ds.assign_coords(household_count=("household", [float(hc.get(h, np.nan)) for h in ds["household"].values]))
-        ds["household_count"].attrs = {"long_name": "number of households the group represents (NaN: not given)"}
+        ds = ds.assign_coords(group_size=("household", [float(hc.get(h, np.nan)) for h in ds["household"].values]))
+        ds["group_size"].attrs = {"long_name": "number of households the group represents (NaN: not given)"}
         ds["pyomo_verified"] = ("draw", verified)
         ds["pyomo_verified"].attrs = {"long_name": "the draw's base and solutions were re-checked by Pyomo's own "
                                                    "evaluation of every constraint"}
