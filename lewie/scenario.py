@@ -486,6 +486,10 @@ def _check(sc: Scenario, text: str | None) -> None:
     if sc.workbook is not None and sc.parameters is not None:
         raise scenario_error("a workbook holds its own parameters; 'parameters' goes with 'sam'", file=src,
                              field="parameters", text=text)
+    if sc.workbook is None and (sc.workbook_names or sc.workbook_index != "Index"):
+        key = "workbook_names" if sc.workbook_names else "workbook_index"
+        raise scenario_error(f"'{key}' says how to read a GAMS workbook, but the scenario has no 'workbook'",
+                             file=src, field=key, text=text)
     if sc.dashboard is not None and sc.dashboard.file is None and sc.workbook is None:
         raise scenario_error("the dashboard has no 'file' and the scenario no workbook to take it from", file=src,
                              field="dashboard.file", text=text)

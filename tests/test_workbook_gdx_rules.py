@@ -155,3 +155,12 @@ def test_missing_required_variable_is_an_error_naming_the_spellings(tmp_path):
     with pytest.raises(WorkbookError, match=r"the workbook has no values for expenditure .* tried the variables "
                                             r"HHexp, hhexp"):
         resolve_names(read_workbook(build(tmp_path, rows)))
+
+
+def test_workbook_keys_without_a_workbook_are_an_error():
+    from lewie.errors import InputError
+    from lewie.scenario import scenario_from_dict
+    with pytest.raises(InputError, match=r"'workbook_names' says how to read a GAMS workbook, but the scenario has "
+                                         r"no 'workbook'"):
+        scenario_from_dict({"name": "t", "sam": "x.csv", "workbook_names": {"transfer_rate": "troutsh"},
+                            "villages": {"v": ["a"]}, "markets": {}})
