@@ -399,7 +399,9 @@ def _redraw_inside(rng, mean, sd) -> np.ndarray:
 def read_draws(path_or_frame) -> pd.DataFrame:
     """Externally supplied draws as a wide table: index ``draw``, columns MultiIndex LABELS.
 
-    Draws are numbered 0, 1, … or labelled as GAMS labels them (``dr0``, ``dr1``, …). Accepted: a CSV
+    Draws are numbered 0, 1, … or labelled as GAMS labels them (``dr0``, ``dr1``, …); in the long
+    layout the label columns may have the GAMS set names (``g``, ``gg``, ``f``, ``h``; absent ones are
+    empty), so a GAMS dump with a ``parameter`` column added is a draws file. Accepted: a CSV
     with a ``draw`` column and one column per entry named
     ``parameter|good|good2|factor|household`` (empty labels stay empty, e.g. ``savings_rate||||Elig``);
     a long CSV with columns draw, parameter, good, good2, factor, household, value; a netCDF file with
@@ -419,6 +421,13 @@ def read_draws(path_or_frame) -> pd.DataFrame:
     else:
         frame = path_or_frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
+    if "parameter" in frame.columns:  # GAMS set names for the label columns (g, gg, f, h) are accepted
+        gams = {"g": "good", "gg": "good2", "f": "factor", "h": "household"}
+        frame = frame.rename(columns={c: gams[c.lower()] for c in frame.columns
+                                      if c.lower() in gams and gams[c.lower()] not in frame.columns})
+        for c in ("good", "good2", "factor", "household"):
+            if c not in frame.columns:
+                frame[c] = ""
     if "draw" not in frame.columns:
         raise InputError("draws table has no 'draw' column", file=path, field="draw")
     from .gams import draw_number
