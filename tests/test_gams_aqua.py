@@ -92,7 +92,19 @@ def _levels(replay):
             "ryD": base["real_income"], "tqpD": base["production"].sum("household")}
 
 
+_COMPARED: dict = {}
+
+
 def _compare(replay, items, name, keys, draws=None):
+    """lewie's value, GAMS's and the error relative to the level, for every row of a GAMS result file
+    (computed once per file and module: the replay is shared)."""
+    key = (name, id(replay), tuple(draws) if draws is not None else None)
+    if key not in _COMPARED:
+        _COMPARED[key] = _compare_rows(replay, items, name, keys, draws)
+    return _COMPARED[key].copy()
+
+
+def _compare_rows(replay, items, name, keys, draws=None):
     g = gams_file(name)
     if draws is not None:
         g = g[g["d"].isin(draws)]
