@@ -84,12 +84,15 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--inputs", multiple=True, default=(), help="Purchased-input factors bought outside (e.g. Input).")
 @click.option("--gams-compat", is_flag=True, help="Accept what the GAMS code accepts (recorded in the log).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_compat, fmt) -> None:
+@click.option("--index", default="Index", show_default=True,
+              help="The workbook's index sheet (e.g. Index_divided or Index_divided!A2).")
+def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_compat, fmt, index="Index") -> None:
     """Calibrate a GAMS LEWIE input WORKBOOK; write its SAM and parameter table."""
     from lewie.errors import InputError
     from lewie.sam.io import write_sam
     from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
-    wb = read_workbook(workbook)
+    from lewie.sam.workbook_names import resolve_names
+    wb, names = resolve_names(read_workbook(workbook, index=index))
     vmap: dict[str, list[str]] = {}
     for spec in villages:
         if "=" not in spec:
@@ -103,6 +106,7 @@ def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_c
     out_dir.mkdir(parents=True, exist_ok=True)
     sam_path = write_sam(econ.sam, out_dir / f"sam.{fmt}")
     par_path = write_parameters(econ.parameters, out_dir / f"parameters.{fmt}")
+    econ.log[:0] = list(wb.skipped) + names.lines()
     (out_dir / "calibration.log").write_text("\n".join(econ.log) + "\n", encoding="utf-8")
     click.echo(f"SAM: {len(econ.sam)} accounts, total {econ.sam.to_numpy().sum():,.2f} -> {sam_path}")
     click.echo(f"parameter table: {len(econ.parameters)} rows -> {par_path}")

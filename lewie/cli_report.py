@@ -58,15 +58,27 @@ def report_cmd(results: Path, out: Path | None) -> None:
               help="Folder to write one CSV file per table into.")
 @click.option("--dta", "dta_dir", type=click.Path(path_type=Path), default=None,
               help="Folder to write one Stata .dta file per tidy table into.")
-def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None, dta_dir: Path | None) -> None:
+@click.option("--autoout", type=click.Path(path_type=Path), default=None,
+              help="Workbook of the tables a GAMS LEWIE writes to its AutoOut (lewie.autoout).")
+@click.option("--exclude-draws", default="", help="AutoOut: draws to leave out, e.g. 101 or 46,101.")
+def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None, dta_dir: Path | None,
+               autoout: Path | None = None, exclude_draws: str = "") -> None:
     """Export tables of a RESULTS netCDF file: to xlsx, paper tables (multipliers, income by household
     group, production, prices: formatted, wide, with bands) and the tidy tables (multipliers, income,
     production, prices and wages, inequality, synergy, variance decomposition, provenance); the tidy
-    tables also to csv and/or Stata."""
+    tables also to csv and/or Stata; and/or the GAMS AutoOut tables (--autoout)."""
     from .export import export_csv, export_dta, export_xlsx
-    if xlsx is None and csv_dir is None and dta_dir is None:
-        raise click.UsageError("give --xlsx FILE, --csv DIR and/or --dta DIR")
+    if xlsx is None and csv_dir is None and dta_dir is None and autoout is None:
+        raise click.UsageError("give --xlsx FILE, --csv DIR, --dta DIR and/or --autoout FILE")
     ds = load_for_report(results)
+    if autoout is not None:
+        from .autoout import write_autoout
+        try:
+            excl = [int(x) for x in exclude_draws.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise click.UsageError(f"--exclude-draws: '{exclude_draws}' is not a list of draw numbers") from None
+        write_autoout(ds, autoout, exclude_draws=excl)
+        click.echo(f"AutoOut tables written to {autoout}")
     if xlsx is not None:
         export_xlsx(ds, xlsx)
         click.echo(f"tables written to {xlsx}")

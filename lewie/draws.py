@@ -10,6 +10,8 @@ base prices and wages stay 1, so for draw d
   ``input_budget = FD`` of budget-constrained uses;
 * ``TROUT, SAV, EXPROC = rate·Y``;  ``QC = min_consumption + budget_share·(Y − TROUT − SAV − EXPROC
   − Σ min_consumption)``;  ``cpi_weight = QC / Y`` (so CPI = 1 and real income = Y at the base);
+* labour endowments: kept, or recomputed from the draw's labour use as the GAMS calibration does
+  (`labour_endowments`; workbook economies, `labour_rule`);
 * ``exogenous_income = Y − rents − labour income`` (it closes the household account);
 * marketed surpluses of households, villages and the zone are recomputed, and the fixed net trades
   that pin local prices are set to them (``village_net_trade = VMS`` ...).
@@ -150,15 +152,83 @@ def _label(cal, name, j) -> str:
     return str(_keys(cal)[name][j])
 
 
+LABOUR_RULES = ("kept", "village", "zone")
+GAMS_FIXED_FACTOR_FLOOR = 0.1  # 5_Generic_Simulation.gms: fixfac(g,f,h)$(fixfac_t(g,f,h) < 0) = 0.1
+
+
+def gams_fixed_factor_floor(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The GAMS repair of a shocked fixed factor: a value below zero becomes 0.1 (zero stays zero).
+    Returns the repaired values and the mask of those repaired (lewie applies it only with
+    ``gams_compat``, recording every repair; by default such a shock fails the draw)."""
+    values = np.asarray(values, dtype=float)
+    neg = values < 0
+    return np.where(neg, GAMS_FIXED_FACTOR_FLOOR, values), neg
+
+
+def labour_rule(scenario) -> str:
+    """How a scenario's draws recompute labour endowments (see `labour_endowments`): a workbook
+    economy follows the GAMS calibration (each draw's endowment from that draw's labour use, per
+    village; over the zone with ``gams_compat``, as ``4b_Calibration.gms`` does); a SAM economy keeps
+    the SAM's endowments, which are data."""
+    if getattr(scenario, "workbook", None) is None:
+        return "kept"
+    return "zone" if getattr(scenario, "gams_compat", False) else "village"
+
+
+def labour_endowments(cal: Calibration, fd: np.ndarray, rule: str = "kept") -> np.ndarray:
+    """Each draw's labour endowment of every (factor, household) of ``cal.labour_supply``: (D, L).
+
+    ``fd`` is each draw's factor demand over ``cal.factor_uses`` (D, U). ``rule``:
+
+    * ``"kept"``: the calibrated endowments in every draw;
+    * ``"village"``: ``endow_d(f, h) = endow_0(f, h) · use_d(f, v(h)) / use_0(f, v(h))``, where
+      ``use(f, v)`` is the labour of factor f used by the activities of village v: the GAMS rule
+      ``endow_dr("Labor",h,draw) = shfl(h)·Σ_(hh,g) fd_dr(g,"Labor",hh,draw)`` with the village's
+      split ``shfl`` of the base (the workbook's ``wrkagepop·HHNum`` shares);
+    * ``"zone"``: the same with the labour used in the whole zone (the GAMS code sums over every
+      household, ``gams_compat``).
+
+    An endowment whose scope uses none of the factor at the base is kept.
+    """
+    if rule not in LABOUR_RULES:
+        raise ValueError(f"unknown labour endowment rule '{rule}'; valid: {', '.join(LABOUR_RULES)}")
+    pairs = list(cal.labour_supply)
+    fd = np.atleast_2d(fd)
+    D = fd.shape[0]
+    base = np.array([cal.levels["labour_supply"][k] for k in pairs], dtype=float)
+    if rule == "kept" or not pairs:
+        return np.tile(base, (D, 1))
+    s = cal.structure
+    uses = list(cal.factor_uses)
+
+    def scope(h):
+        return "" if rule == "zone" else s.village_of[h]
+    keys = list(dict.fromkeys((f, scope(h)) for f, h in pairs))
+    kpos = {k: i for i, k in enumerate(keys)}
+    M = np.zeros((len(uses), len(keys)))
+    for j, (g, f, h) in enumerate(uses):
+        k = kpos.get((f, scope(h)))
+        if k is not None:
+            M[j, k] = 1.0
+    fd0 = np.array([cal.levels["factor_demand"][k] for k in uses], dtype=float)
+    use0 = fd0 @ M
+    used = fd @ M  # (D, K)
+    idx = np.array([kpos[(f, scope(h))] for f, h in pairs], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(use0[idx] > 0, used[:, idx] / np.where(use0[idx] > 0, use0[idx], 1.0), 1.0)
+    return base * ratio
+
+
 def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check: bool = True,
-                tol: float = BASE_TOL) -> tuple[np.ndarray, np.ndarray]:
+                tol: float = BASE_TOL, labour: str = "kept") -> tuple[np.ndarray, np.ndarray]:
     """Each draw's base point and parameters: (X0, P0) of shapes (D, n) and (D, k).
 
     ``model`` is the model built from ``cal`` (`lewie.model.build_model`); the arrays follow its
     compiled system's ordering (`lewie.solvers.compile.compile_model(model)`). Everything the draws
     do not change keeps its calibrated value (``cal.params``, ``cal.levels``). With
     ``check`` (default) every draw's base is verified by the compiled residual and a draw that does
-    not solve its own model raises `CalibrationError` naming the draw and the equation.
+    not solve its own model raises `CalibrationError` naming the draw and the equation. ``labour``:
+    how each draw's labour endowments follow its labour use (`labour_endowments`; default: kept).
     """
     from lewie.solvers.compile import compile_model
     system = compile_model(model)
@@ -194,9 +264,9 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     cpi_weight = qc / y[hh_of_pair]
     fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses])
     rents = (fd * fixed_use) @ _indicator([h for _, _, h in uses], H)
-    wages = np.zeros(len(H))
-    for (f, h), v in cal.levels["labour_supply"].items():
-        wages[hpos[h]] += v  # wages are 1 at the base
+    lpairs = list(cal.labour_supply)
+    endow = labour_endowments(cal, fd, labour)  # (D, L)
+    wages = endow @ _indicator([h for _, h in lpairs], H) if lpairs else np.zeros((D, len(H)))  # wages are 1
     exinc = y - rents - wages
     # --- surpluses and the net trades that pin local prices
     ids = cal.levels["intermediate_demand"]
@@ -215,8 +285,8 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     TF = list(s.tradable_factors)
     fpos = {f: i for i, f in enumerate(TF)}
     hfms = np.zeros((D, len(TF), len(H)))
-    for (f, h), v in cal.levels["labour_supply"].items():
-        hfms[:, fpos[f], hpos[h]] += v
+    for j, (f, h) in enumerate(lpairs):
+        hfms[:, fpos[f], hpos[h]] += endow[:, j]
     tradable_use = np.array([f in fpos for _, f, _ in uses])
     for j in np.flatnonzero(tradable_use):
         g, f, h = uses[j]
@@ -247,6 +317,7 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     for k in ("savings_rate", "transfer_rate", "outside_rate"):
         put(P0, k, H, rates[k], "p")
     put(P0, "exogenous_income", H, exinc, "p")
+    put(P0, "labour_endowment", lpairs, endow, "p")
     vg = s.goods_at("village")
     put(P0, "village_net_trade", [(g, v) for g in vg for v in V],
         np.stack([vms[:, gpos[g], j] for g in vg for j in range(len(V))], axis=1) if vg else np.zeros((D, 0)), "p")
@@ -259,6 +330,7 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     put(P0, "zone_factor_trade", zf, np.stack([zfms[:, fpos[f]] for f in zf], axis=1) if zf else np.zeros((D, 0)), "p")
 
     put(X0, "factor_demand", uses, fd, "x")
+    put(X0, "labour_supply", lpairs, endow, "x")
     put(X0, "consumption", pairs, qc, "x")
     put(X0, "transfers_out", H, rates["transfer_rate"] * y, "x")
     put(X0, "savings", H, rates["savings_rate"] * y, "x")

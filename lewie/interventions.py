@@ -61,8 +61,8 @@ class Effect:
 class _Ctx:
     """Where an intervention sits (for errors naming the file, the key, its line and the intervention)."""
 
-    def __init__(self, i: int, name: str, file):
-        self.i, self.name, self.file = i, name, file
+    def __init__(self, i: int, name: str, file, gams_compat: bool = False):
+        self.i, self.name, self.file, self.gams_compat = i, name, file, gams_compat
 
     def error(self, message: str, key: str | None = None, label: str | None = None) -> InputError:
         field_ = f"interventions[{self.i}]" + (f".{key}" if key else "")
@@ -79,22 +79,23 @@ def check_labels(interventions, structure, *, file=None, names=None) -> None:
         for j, h in enumerate(getattr(itv, "households", None) or []):
             if h not in s.households:
                 raise ctx.error(unknown_label("household", h, s.households), f"households[{j}]", h)
-        if hasattr(itv, "good") and itv.good not in s.goods:
+        if getattr(itv, "good", None) is not None and itv.good not in s.goods:
             raise ctx.error(unknown_label("good", itv.good, s.goods), "good", itv.good)
         if hasattr(itv, "activity") and itv.activity not in activities:
             raise ctx.error(unknown_label("activity", itv.activity, activities), "activity", itv.activity)
         for j, g in enumerate(getattr(itv, "activities", None) or []):
             if g not in activities:
                 raise ctx.error(unknown_label("activity", g, activities), f"activities[{j}]", g)
-        if hasattr(itv, "factor") and itv.factor not in s.factors:
+        if getattr(itv, "factor", None) is not None and itv.factor not in s.factors:
             raise ctx.error(unknown_label("factor", itv.factor, s.factors), "factor", itv.factor)
 
 
 def resolve(itv, cal: Calibration, *, i: int = 0, name: str | None = None,
-            household_count: Mapping[str, float] | None = None, file=None) -> Effect:
-    """The parameter changes, cost and beneficiaries of one intervention in this economy."""
+            household_count: Mapping[str, float] | None = None, file=None, gams_compat: bool = False) -> Effect:
+    """The parameter changes, cost and beneficiaries of one intervention in this economy
+    (``gams_compat``: as the GAMS code has it where lewie differs, see docs/gams.md)."""
     name = name or getattr(itv, "name", None) or itv.kind
-    ctx = _Ctx(i, name, file)
+    ctx = _Ctx(i, name, file, gams_compat)
     fn = _KINDS.get(itv.kind)
     if fn is None:  # pragma: no cover - the schema admits only known kinds
         raise ctx.error(f"unknown intervention kind '{itv.kind}'", "kind")
@@ -107,10 +108,11 @@ def resolve(itv, cal: Calibration, *, i: int = 0, name: str | None = None,
                   beneficiaries=tuple(getattr(itv, "households", None) or ()))
 
 
-def resolve_all(interventions, cal: Calibration, *, household_count=None, file=None, names=None) -> list[Effect]:
+def resolve_all(interventions, cal: Calibration, *, household_count=None, file=None, names=None,
+                gams_compat: bool = False) -> list[Effect]:
     names = names or [None] * len(interventions)
-    return [resolve(itv, cal, i=i, name=names[i], household_count=household_count, file=file)
-            for i, itv in enumerate(interventions)]
+    return [resolve(itv, cal, i=i, name=names[i], household_count=household_count, file=file,
+                    gams_compat=gams_compat) for i, itv in enumerate(interventions)]
 
 
 def apply(effects, cal: Calibration, *, file=None, where: str | None = None) -> dict[str, dict]:
@@ -192,7 +194,11 @@ def _totals(itv, ctx: _Ctx, counts: Mapping[str, float], weights: Mapping[str, f
 def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
     totals = _totals(itv, ctx, counts)
     for h, amount in totals.items():
-        add["exogenous_income"][h] += amount
+        # lewie: the whole transfer is income, and a share of it also relaxes the input budget; GAMS
+        # (5_Generic_Simulation.gms, budget constraint on) splits it: exinc += (1 − shSCTprod)·transfer,
+        # pibudget += shSCTprod·transfer·pibsh (gams_compat)
+        split = ctx.gams_compat and bool(itv.input_budget_share)
+        add["exogenous_income"][h] += amount * (1.0 - itv.input_budget_share) if split else amount
         if itv.input_budget_share:
             budgets = {k: v for k, v in cal.params["input_budget"].items() if k[2] == h}
             if not budgets:
@@ -304,6 +310,35 @@ def _local_procurement(itv, cal, add, scale, ctx, counts) -> float:
     return itv.amount
 
 
-_KINDS = {"cash_transfer": _cash_transfer, "in_kind_transfer": _in_kind_transfer, "productivity": _productivity,
+def _price(itv, cal, add, scale, ctx, counts) -> float:
+    """A price fixed outside the local economy shifts: the world price of a good (GAMS ``PZ.fx(gtw)``,
+    a dashboard's ``pzSim``) or the world wage of a tradable factor, by ``change`` (a share of the base
+    price) or ``absolute`` (added to the base price of 1)."""
+    s = cal.structure
+    if itv.good is not None:
+        name, label, key, kind = "world_price", itv.good, "good", "good"
+        level = s.market_level.get(itv.good, "")
+    else:
+        name, label, key, kind = "world_wage", itv.factor, "factor", "factor"
+        if itv.factor not in s.tradable_factors:
+            raise ctx.error(f"factor '{itv.factor}' is a fixed, activity-specific factor: it has rents, not a "
+                            "price set outside", "factor", itv.factor)
+        level = next((lvl for lvl in ("village", "zone", "world") if itv.factor in s.factors_at(lvl)), "")
+    base = cal.params[name]
+    if label not in base:
+        raise ctx.error(f"{kind} '{label}' clears at the {level} market, so its price is set inside the local "
+                        f"economy; a price intervention shifts a price fixed outside (list it under "
+                        "[markets] world)", key, label)
+    new = base[label] * (1.0 + itv.change) if itv.change is not None else base[label] + itv.absolute
+    if not new > 0:
+        raise ctx.error(f"the price of {kind} '{label}' would be {new:g}", "absolute", label)
+    if itv.change is not None:
+        scale[name][label] *= 1.0 + itv.change
+    else:
+        add[name][label] += itv.absolute
+    return 0.0
+
+
+_KINDS = {"price": _price, "cash_transfer": _cash_transfer, "in_kind_transfer": _in_kind_transfer, "productivity": _productivity,
           "factor_endowment": _factor_endowment, "input_budget": _input_budget, "labour_supply": _labour_supply,
           "local_procurement": _local_procurement}

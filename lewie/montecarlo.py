@@ -38,7 +38,8 @@ import xarray as xr
 
 from . import __version__
 from .calibrate import Calibration
-from .draws import BASE_TOL, SHARE_TOL, check_bases, recalibrate
+from .draws import (BASE_TOL, GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, check_bases, gams_fixed_factor_floor,
+                    labour_rule, recalibrate)
 from .errors import CalibrationError, InputError, SolveError, unknown_label
 from .interventions import Effect
 from .results import OutputMap, add_parameter_values, add_solver_info, add_variant_info, draws_dataset
@@ -217,6 +218,12 @@ class MonteCarlo:
             pt = self.points[p]
             for v, (pos, fac, add) in enumerate(pt.shocks):
                 P[r, v, pos] = Pb[r, pos] * fac + add
+                if self.scenario.gams_compat:  # the GAMS repair, recorded in reason
+                    P[r, v, pt.fixed], neg = gams_fixed_factor_floor(P[r, v, pt.fixed])
+                    if neg.any():
+                        reason[v, p, i] = "repaired (gams_compat): " + "; ".join(
+                            f"the shock left {system.parameters[j].name} at {Pb[r, j] * fac[pos == j][0] + add[pos == j][0]:.6g}"
+                            f", set to {GAMS_FIXED_FACTOR_FLOOR:g} as the GAMS code does" for j in pt.fixed[neg])
                 bad = pt.fixed[~(P[r, v, pt.fixed] > 0)]
                 if bad.size:
                     fail(v, p, i, "shock", f"the shock leaves {system.parameters[bad[0]].name} at "
@@ -241,9 +248,10 @@ class MonteCarlo:
                         # every equation holds to the verification tolerance every solution must meet
                         Xs[v, p, i], Ps[v, p, i] = x[r, v], P[r, v]
                         resid[v, p, i] = res.max_residual[b]
-                        reason[v, p, i] = (f"accepted: every equation holds within {res.max_residual[b]:.2g} "
-                                           f"(<= {SOLUTION_TOL:g}) although Newton stopped short of its own "
-                                           f"tolerance ({res.status[b].value}: {res.message[b]})")
+                        reason[v, p, i] = ((reason[v, p, i] + "; ") if reason[v, p, i] else "") + (
+                            f"accepted: every equation holds within {res.max_residual[b]:.2g} "
+                            f"(<= {SOLUTION_TOL:g}) although Newton stopped short of its own "
+                            f"tolerance ({res.status[b].value}: {res.message[b]})")
                     else:
                         fail(v, p, i, res.status[b].value.replace("_", " "), str(res.message[b]))
         verified = self._verify(draws, X0, P0, Xs, Ps, base_ok, status)
@@ -276,7 +284,7 @@ class MonteCarlo:
             if not rows:
                 continue
             sd = Draws(pd.DataFrame(block, columns=s.columns), -1, "block").share_draws()
-            x0, p0 = recalibrate(self.sim.model, cal, sd, check=False)
+            x0, p0 = recalibrate(self.sim.model, cal, sd, check=False, labour=labour_rule(self.scenario))
             for j, i in rows:
                 out_x[i], out_p[i] = x0[j], p0[j]
         return out_x, out_p
@@ -361,6 +369,9 @@ class MonteCarlo:
         ds = add_parameter_values(ds, self.sampler.keys, values)
         ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
         ds["draw_note"].attrs = {"long_name": "what was done to the draw's values ('' when nothing)"}
+        hc = self.sim.household_count
+        ds = ds.assign_coords(group_size=("household", [float(hc.get(h, np.nan)) for h in ds["household"].values]))
+        ds["group_size"].attrs = {"long_name": "number of households the group represents (NaN: not given)"}
         ds["pyomo_verified"] = ("draw", verified)
         ds["pyomo_verified"].attrs = {"long_name": "the draw's base and solutions were re-checked by Pyomo's own "
                                                    "evaluation of every constraint"}

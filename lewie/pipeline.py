@@ -75,6 +75,8 @@ class Simulation:
         self.solutions: dict[str, dict] = {}  # variant -> snapshot of its solution
         self.solve_info: dict[str, dict] = {}  # variant -> solver outcome
         self.economy_log: list[str] = []  # notes of the workbook calibration (GAMS-compat behaviour ...)
+        self.workbook_skipped: list[str] = []  # what gdxxrw/$load semantics dropped from the workbook
+        self.workbook_names: list[str] = []  # which workbook variables were read, missing, unused
 
     def _require(self, stage: str, doing: str) -> None:
         if _ORDER.index(self.stage) < _ORDER.index(stage):
@@ -94,9 +96,13 @@ class Simulation:
                 from lewie.sam.workbook import read_parameters
                 self.parameters = read_parameters(sc.parameters)
             if sc.dashboard is not None:
-                from lewie.sam.workbook import read_dashboard
-                rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
-                self.scenario = with_dashboard(self.scenario, rows, file=sc.dashboard.file)
+                from lewie.sam.dashboard import has_index
+                if has_index(sc.dashboard.file, sc.dashboard.index):
+                    self.scenario = _gams_dashboard(self.scenario, sc.dashboard.file, None)
+                else:
+                    from lewie.sam.workbook import read_dashboard
+                    rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
+                    self.scenario = with_dashboard(self.scenario, rows, file=sc.dashboard.file)
         self.stage = "loaded"
         return self
 
@@ -109,7 +115,13 @@ class Simulation:
         from lewie.sam.workbook import calibrate_workbook, read_dashboard, read_workbook
         from .scenario import canonical_labels, scenario_error
         sc = self.scenario
-        wb = read_workbook(sc.workbook)
+        from lewie.sam.workbook_names import resolve_names
+        wb = read_workbook(sc.workbook, index=sc.workbook_index)
+        wb, names = resolve_names(wb, sc.workbook_names, file=sc.source)
+        self.workbook_skipped, self.workbook_names = list(wb.skipped), names.lines()
+        self.workbook_accounts = list(wb.accounts)
+        for line in wb.skipped + names.lines():
+            (log.warning if line.startswith("warning") or "dropped" in line else log.info)("%s: %s", sc.workbook, line)
         sc, notes = canonical_labels(sc, households=wb.households, goods=wb.goods, factors=wb.factors)
         tradable = [x for level in ("village", "zone", "world") for x in getattr(sc.markets, level)]
         for i, f in enumerate(sc.purchased_inputs):
@@ -122,15 +134,20 @@ class Simulation:
         labour = [f for f in wb.factors if f in tradable and f not in sc.purchased_inputs]
         fixed = [f for f in wb.factors if f not in tradable]
         econ = calibrate_workbook(wb, villages=sc.villages, fixed_factors=fixed, labour_factors=labour,
-                                  input_factors=list(sc.purchased_inputs), gams_compat=sc.gams_compat)
+                                  input_factors=list(sc.purchased_inputs), gams_compat=sc.gams_compat,
+                                  seed=sc.montecarlo.seed)
         self.sam, self.parameters = econ.sam, econ.parameters
         self.economy_log = [f"scenario labels: {n}" for n in notes] + list(econ.log)
         for line in self.economy_log:  # with gams_compat, what the GAMS code would do matters: warn
             (log.warning if sc.gams_compat else log.info)("%s: %s", sc.workbook, line)
         if sc.dashboard is not None:
+            from lewie.sam.dashboard import has_index
             file = sc.dashboard.file or sc.workbook
-            rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
-            sc = with_dashboard(sc, rows, file=file)
+            if sc.dashboard.file is not None and has_index(file, sc.dashboard.index):
+                sc = _gams_dashboard(sc, file, wb)
+            else:
+                rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
+                sc = with_dashboard(sc, rows, file=file)
         self.scenario = sc
 
     def validate(self) -> "Simulation":
@@ -152,7 +169,7 @@ class Simulation:
         sc = self.scenario
         self.calibration = calibrate(self.sam, self.structure)
         self.effects = resolve_all(sc.interventions, self.calibration, household_count=self.household_count,
-                                   file=sc.source, names=sc.intervention_names())
+                                   file=sc.source, names=sc.intervention_names(), gams_compat=sc.gams_compat)
         self.shocks = {v: apply([self.effects[i] for i in idx], self.calibration, file=sc.source,
                                 where=f"variants.{v}" if sc.variants is not None else "interventions")
                        for v, idx in sc.variant_map().items()}
@@ -242,6 +259,16 @@ class Simulation:
         return ds
 
 
+def _gams_dashboard(sc: Scenario, file, workbook):
+    """The scenario with the shocks of a GAMS dashboard read through its own index sheet."""
+    from lewie.sam.dashboard import read_gams_dashboard
+    from .gams import with_gams_dashboard
+    shocks, sims, notes = read_gams_dashboard(file, index=sc.dashboard.index, workbook=workbook)
+    for line in notes:
+        log.info("%s: %s", file, line)
+    return with_gams_dashboard(sc, shocks, sims, file=file)
+
+
 def base_attrs(sim: Simulation) -> dict:
     """Attributes every results Dataset carries (plain strings and numbers): the scenario, the economy
     and how it was calibrated, and the Monte Carlo settings."""
@@ -267,6 +294,9 @@ def base_attrs(sim: Simulation) -> dict:
         "parameters_sha256": sha256(sc.parameters),
         "gams_compat": int(sc.gams_compat),
         "calibration_log": "\n".join(sim.economy_log),
+        "workbook_skipped": "\n".join(getattr(sim, "workbook_skipped", [])),
+        "workbook_variables": "\n".join(getattr(sim, "workbook_names", [])),
+        "workbook_accounts": ",".join(getattr(sim, "workbook_accounts", [])),
         "seed": int(mc.seed),
         "draws": int(mc.draws),
         "draw_method": method,

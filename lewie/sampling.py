@@ -22,7 +22,9 @@ The default (``distribution="normal"``) reproduces the published GAMS procedure:
 
 The GAMS code also runs its redraw loop for draw 0, so a point estimate outside (0, 1) is replaced by
 a random draw even there; lewie does that only with ``gams_compat=True`` (method ``gams-compat``,
-logged): without it such an estimate cannot be calibrated and is an error where the table is read.
+logged), when the workbook is calibrated (`lewie.sam.workbook.calibrate_workbook`): draw 0 is then
+the calibrated base with the redrawn value. Without it such an estimate cannot be calibrated and is
+an error where the table is read.
 
 ``distribution="dirichlet"`` draws each share vector from a Dirichlet distribution and each rate
 from a beta distribution with the point estimates as means; the concentration of a vector is set
@@ -165,10 +167,11 @@ class Sampler:
         self.drawn = np.isin(self.param, DRAWN) & (self.se > 0) & (self.est != 0)
         self.redo0 = self.drawn & ((self.est <= 0) | (self.est >= 1)) if gams_compat else np.zeros_like(self.drawn)
         if self.redo0.any():
-            log.warning("draw 0: %d point estimate(s) outside (0, 1) are redrawn, as the GAMS code does "
-                        "(gams_compat)", int(self.redo0.sum()))
-            self.log.append(f"draw 0: {int(self.redo0.sum())} point estimate(s) outside (0, 1) are redrawn, as the "
-                            "GAMS code does (gams_compat)")
+            note = (f"draw 0: {int(self.redo0.sum())} point estimate(s) outside (0, 1) were redrawn, as the "
+                    "GAMS code does (gams_compat; see the calibration log); the other draws are drawn around the "
+                    "estimates")
+            log.warning("%s", note)
+            self.log.append(note)
         self.est_table = self.est.copy()
         self._check_point()
         if distribution == "dirichlet":
@@ -219,7 +222,8 @@ class Sampler:
     def _check_point(self) -> None:
         """The table's estimates, rescaled, are the calibrated shares (else the table and the SAM disagree)."""
         resc = self._rescaled(self.est)
-        bad = np.flatnonzero(~self.redo0 & ~(np.abs(resc - self.point) <= POINT_TOL))
+        redrawn = np.isin(self.group, self.group[self.redo0])  # groups whose draw 0 was redrawn
+        bad = np.flatnonzero(~redrawn & ~(np.abs(resc - self.point) <= POINT_TOL))
         gap = np.minimum(np.abs(self.est - self.point), np.abs(resc - self.point))
         far = bad[~(gap[bad] <= ROUNDING_TOL * (1 + 1e-9))]
         if far.size:
@@ -264,16 +268,17 @@ class Sampler:
         rows = [self._one(d) for d in range(first, last + 1)]
         values = pd.DataFrame(np.vstack(rows) if rows else np.empty((0, len(self.keys))),
                               index=pd.RangeIndex(first, last + 1, name="draw"), columns=self.columns)
-        return Draws(values, self.seed, self.method, list(self.log))
+        notes = {}
+        if first == 0 and self.redo0.any():  # the repair GAMS makes in draw 0, recorded on the draw
+            notes[0] = "redrawn as the GAMS code does (gams_compat): " + "; ".join(
+                f"{entry_name(self.keys[n])} estimate {self.est[n]:.6g} outside (0, 1)"
+                for n in np.flatnonzero(self.redo0))
+        return Draws(values, self.seed, self.method, list(self.log), notes=notes)
 
     def _one(self, d: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, d])
-        if d == 0:
-            if not self.redo0.any():
-                return self.point.copy()
-            v = self.est.copy()
-            v[self.redo0] = _redraw_inside(rng, self.est[self.redo0], self.se[self.redo0])
-            return self._keep_point(self._rescaled(v), self.redo0)
+        if d == 0:  # the calibrated base; with gams_compat it holds the draw-0 redraws (lewie.sam.workbook)
+            return self.point.copy()
         if self.distribution == "dirichlet":
             return self._dirichlet(rng)
         v = self.est.copy()
@@ -398,6 +403,11 @@ class Sampler:
         return Draws(values, -1, "supplied", notes, file=str(file or ""), failed=failed, notes=draw_notes)
 
 
+def redraw_inside(rng, mean, sd) -> np.ndarray:
+    """Normal(mean, sd) draws, each redrawn until it lies inside (0, 1) (the GAMS truncation)."""
+    return _redraw_inside(rng, np.asarray(mean, dtype=float), np.asarray(sd, dtype=float))
+
+
 def _redraw_inside(rng, mean, sd) -> np.ndarray:
     out = rng.normal(mean, sd)
     for _ in range(MAX_REDRAWS):
@@ -415,7 +425,10 @@ def _redraw_inside(rng, mean, sd) -> np.ndarray:
 def read_draws(path_or_frame) -> pd.DataFrame:
     """Externally supplied draws as a wide table: index ``draw``, columns MultiIndex LABELS.
 
-    Accepted: a CSV with a ``draw`` column and one column per entry named
+    Draws are numbered 0, 1, … or labelled as GAMS labels them (``dr0``, ``dr1``, …); in the long
+    layout the label columns may have the GAMS set names (``g``, ``gg``, ``f``, ``h``; absent ones are
+    empty), so a GAMS dump with a ``parameter`` column added is a draws file. Accepted: a CSV
+    with a ``draw`` column and one column per entry named
     ``parameter|good|good2|factor|household`` (empty labels stay empty, e.g. ``savings_rate||||Elig``);
     a long CSV with columns draw, parameter, good, good2, factor, household, value; a netCDF file with
     a variable ``parameter_value(draw, entry)`` (lewie's results, so an earlier run's draws can be
@@ -434,12 +447,21 @@ def read_draws(path_or_frame) -> pd.DataFrame:
     else:
         frame = path_or_frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
+    if "parameter" in frame.columns:  # GAMS set names for the label columns (g, gg, f, h) are accepted
+        gams = {"g": "good", "gg": "good2", "f": "factor", "h": "household"}
+        frame = frame.rename(columns={c: gams[c.lower()] for c in frame.columns
+                                      if c.lower() in gams and gams[c.lower()] not in frame.columns})
+        for c in ("good", "good2", "factor", "household"):
+            if c not in frame.columns:
+                frame[c] = ""
     if "draw" not in frame.columns:
         raise InputError("draws table has no 'draw' column", file=path, field="draw")
+    from .gams import draw_number
     try:
-        draw = pd.to_numeric(frame["draw"]).astype(int)
+        draw = frame["draw"].map(draw_number).astype(int)
     except (TypeError, ValueError):
-        raise InputError("the 'draw' column must hold whole numbers", file=path, field="draw") from None
+        raise InputError("the 'draw' column must hold whole numbers or GAMS draw labels (dr0, dr1, ...)",
+                         file=path, field="draw") from None
     if "parameter" in frame.columns:  # long layout
         for c in LABELS + ["value"]:
             if c not in frame.columns:

@@ -84,6 +84,9 @@ class Dashboard(_Strict):
     file: Path | None = Field(default=None, description="Workbook with the dashboard (default: the scenario's "
                                                         "workbook); relative to the scenario file.")
     sheet: str = "Sims"
+    index: str = Field(default="Index", description="The dashboard workbook's own index sheet: when it lists "
+                                                    "simActive / facSim / pzSim / pshiftSim, the shocks are read "
+                                                    "through it (lewie.sam.dashboard); otherwise from 'sheet'.")
 
 
 class Sweep(_Strict):
@@ -225,7 +228,29 @@ class LocalProcurement(_Intervention):
                                          description="Sellers (default: every group that produces the good).")
 
 
-INTERVENTION_KINDS = (CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
+class PriceChange(_Intervention):
+    """A change of a price set outside the local economy: the world price of a ``good`` or the world wage
+    of a tradable ``factor`` (both listed under [markets] world), by ``change`` (0.1: +10%) or by
+    ``absolute`` (added to the base price of 1). Transfers no value, so ``cost`` is required (the
+    multipliers' denominator)."""
+
+    kind: Literal["price"]
+    good: str | None = None
+    factor: str | None = None
+    change: float | None = Field(default=None, gt=-1, description="Proportional change (0.1: +10%).")
+    absolute: float | None = Field(default=None, description="Change added to the base price of 1.")
+    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+
+    @model_validator(mode="after")
+    def _one_of_each(self):
+        if (self.good is None) == (self.factor is None):
+            raise ValueError("give exactly one of 'good' and 'factor'")
+        if (self.change is None) == (self.absolute is None):
+            raise ValueError("give exactly one of 'change' (proportional) and 'absolute'")
+        return self
+
+
+INTERVENTION_KINDS = (PriceChange, CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
                       LabourSupplyChange, LocalProcurement)
 Intervention = Annotated[Union[INTERVENTION_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]
 _INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in INTERVENTION_KINDS}
@@ -247,6 +272,12 @@ class Scenario(_Strict):
     gams_compat: bool = Field(default=False, description="Workbook economies: accept what the GAMS code accepts "
                                                          "(recorded in the results and logged).")
     dashboard: Dashboard | None = Field(default=None, description="Shocks from a simulation dashboard sheet.")
+    workbook_index: str = Field(default="Index", min_length=1,
+                                description="Workbook economies: the index sheet gdxxrw reads (e.g. \"Index_divided\" "
+                                            "or \"Index_divided!A2\", as the GAMS main file's input_sheet_index).")
+    workbook_names: dict[str, str] = Field(
+        default={}, description="Workbook economies: lewie parameter -> workbook variable name, overriding the "
+                                "known spellings (see lewie.sam.workbook_names), e.g. transfer_rate = \"transfoutsh\".")
     villages: dict[str, list[str]] = Field(min_length=1)
     markets: Markets
     labour_supply: LabourSupply = LabourSupply()
@@ -458,6 +489,10 @@ def _check(sc: Scenario, text: str | None) -> None:
     if sc.workbook is not None and sc.parameters is not None:
         raise scenario_error("a workbook holds its own parameters; 'parameters' goes with 'sam'", file=src,
                              field="parameters", text=text)
+    if sc.workbook is None and (sc.workbook_names or sc.workbook_index != "Index"):
+        key = "workbook_names" if sc.workbook_names else "workbook_index"
+        raise scenario_error(f"'{key}' says how to read a GAMS workbook, but the scenario has no 'workbook'",
+                             file=src, field=key, text=text)
     if sc.dashboard is not None and sc.dashboard.file is None and sc.workbook is None:
         raise scenario_error("the dashboard has no 'file' and the scenario no workbook to take it from", file=src,
                              field="dashboard.file", text=text)

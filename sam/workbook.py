@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +207,8 @@ class Workbook:
     column_at: dict[str, int] = field(default_factory=dict, repr=False)
     set_ranges: dict[str, str] = field(default_factory=dict, repr=False)
     log: list[str] = field(default_factory=list, repr=False)
+    skipped: list[str] = field(default_factory=list, repr=False)
+    index: str = "Index"
     _values: dict[tuple[str, str, str, str, str], float] = field(default_factory=dict, repr=False)
 
     def value(self, var: str, good: str = "", good2: str = "", factor: str = "", *,
@@ -237,6 +239,23 @@ class Workbook:
                             f"{did_you_mean(label, choices)}; declared: {', '.join(choices)}",
                             file=file if file is not None else self.path, cell=cell, label=str(label))
 
+    def renamed(self, rename: Mapping[str, str]) -> "Workbook":
+        """The workbook with variables renamed (``rename``: lower-case workbook name -> new name)."""
+        if not rename:
+            return self
+        low = {k.lower(): v for k, v in rename.items()}
+
+        def new(var: str) -> str:
+            return low.get(var.lower(), var)
+
+        def key(k):
+            return (new(k[0]).lower(), *k[1:])
+        data = self.data.assign(var=self.data["var"].map(new))
+        return replace(self, data=data, variables=tuple(dict.fromkeys(new(v) for v in self.variables)),
+                       cells={key(k): v for k, v in self.cells.items()},
+                       row_at={key(k): v for k, v in self.row_at.items()},
+                       _values={key(k): v for k, v in self._values.items()})
+
     def entries(self, var: str) -> pd.DataFrame:
         """Rows of ``data`` for one variable (case-insensitive)."""
         return self.data[self.data["var"].str.lower() == var.lower()]
@@ -256,22 +275,39 @@ class _IndexEntry:
     cell: str  # where the range is written in the Index sheet
 
 
-def _read_index(book: _Sheets) -> list[_IndexEntry]:
+def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
+    """The entries of the index sheet. ``index`` is the sheet's name, or ``Sheet!A2`` as the GAMS main
+    file writes it (``$setglobal input_sheet_index "Index_divided!A2"``): the table is read from that
+    row down."""
     names = book.values.sheetnames
-    index_name = next((n for n in names if n.lower() == "index"), None)
+    sheet_name, _, start = str(index).partition("!")
+    sheet_name = sheet_name.strip().strip("'")
+    index_name = next((n for n in names if n.lower() == sheet_name.lower()), None)
     if index_name is None:
-        raise WorkbookError(f"no 'Index' sheet{did_you_mean('Index', names)}: a LEWIE workbook lists where "
-                            "each set and parameter lives in a sheet named Index (rows Type | Name | Range "
-                            f"| rdim | cdim, as gdxxrw reads it); sheets: {', '.join(names)}", file=book.path)
+        alike = [n for n in names if n.lower().startswith(sheet_name.lower()[:5])]
+        hint = did_you_mean(sheet_name, names) or (f" (did you mean '{alike[0]}'?)" if alike else "")
+        raise WorkbookError(f"no '{sheet_name}' sheet{hint}: a LEWIE workbook lists "
+                            f"where each set and parameter lives in an index sheet (here '{sheet_name}'; rows "
+                            "Type | Name | Range | rdim | cdim, as gdxxrw reads it; choose another with the "
+                            f"scenario's workbook_index); sheets: {', '.join(names)}", file=book.path,
+                            label=sheet_name)
     ws, wf = book.sheet(index_name)
+    first_row = 1
+    if start.strip():
+        from openpyxl.utils.cell import coordinate_from_string
+        try:
+            first_row = coordinate_from_string(start.strip().replace("$", "").upper())[1]
+        except ValueError:
+            raise WorkbookError(f"cannot read the index location '{index}' (write it as Index or Index!A2)",
+                                file=book.path, field="workbook_index") from None
     type_col = 1
-    for row in ws.iter_rows():
+    for row in ws.iter_rows(min_row=first_row):
         hit = [c.column for c in row if isinstance(c.value, str) and c.value.strip().lower() == "type"]
         if hit:
             type_col = hit[0]
             break
     entries = []
-    for r in range(1, ws.max_row + 1):
+    for r in range(first_row, ws.max_row + 1):
         kind = _label(ws.cell(row=r, column=type_col).value).lower()
         if kind not in ("dset", "set", "par"):
             continue
@@ -329,13 +365,23 @@ def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
     return list(seen.values())
 
 
-def read_workbook(path: str | Path) -> Workbook:
-    """Parse a LEWIE input workbook, driven by its ``Index`` sheet (see the module docstring).
+def read_workbook(path: str | Path, *, index: str = "Index") -> Workbook:
+    """Parse a LEWIE input workbook, driven by its index sheet (``index``: ``Index`` by default, or
+    e.g. ``Index_divided`` / ``Index_divided!A2``), the way gdxxrw and GAMS's ``$load`` read it:
 
-    Raises `WorkbookError` naming the file and the cell for: no Index sheet, a range pointing to a
-    missing sheet or outside the data, text in a numeric cell, duplicate rows (same var/g/gg/f), a
-    household / good / factor used in the table but not declared in the set lists (with a 'did you
-    mean'), and a declared element missing from the all-accounts set ``ac`` when there is one.
+    * an element of set g, f or h that is not in the all-accounts set ``ac`` (when there is one) is
+      dropped, as ``$load`` drops a label outside its set's declared domain (``g(ac)``);
+    * a household column whose header is not in set h is dropped (``alldata(*,*,*,*,h)``);
+    * a row with no value in any household column produces no record (GAMS never sees it), whatever
+      its labels;
+    * a row with values whose good, second good or factor is not in set g / f is dropped: the GAMS
+      code reads ``alldata`` only through those sets, so it never uses it;
+    * a value in a row with no labels at all is dropped (gdxxrw has no key for it).
+
+    Nothing is dropped silently: every drop is listed in ``Workbook.skipped`` (a warning for a row that
+    holds values: it names the cell and the closest declared label) and, through the scenario, in the
+    results' attributes. Still errors, naming the file and the cell: no index sheet, a range pointing
+    to a missing sheet or outside the data, text in a numeric cell, duplicate rows (same var/g/gg/f).
     """
     path = Path(path)
     if not path.exists():
@@ -350,7 +396,8 @@ def read_workbook(path: str | Path) -> Workbook:
         raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
     log: list[str] = []
     book = _Sheets(path, values, formulas, log)
-    entries = _read_index(book)
+    entries = _read_index(book, index)
+    skipped: list[str] = []
 
     display: dict[str, str] = {}  # lower -> first spelling met in the declared set lists (Index order)
     sets: dict[str, list[tuple[str, str]]] = {}
@@ -380,6 +427,26 @@ def read_workbook(path: str | Path) -> Workbook:
         if name not in sets:
             raise WorkbookError(f"the Index sheet declares no set '{name}' ({kind}s): add a dset row giving "
                                 f"the range that lists them", file=path)
+    if "ac" in sets:  # GAMS declares g(ac), f(ac), h(ac): $load drops an element outside ac
+        ac = {lab.lower() for lab, _ in sets["ac"]}
+        choices = [x for x, _ in sets["ac"]]
+        for name in ("h", "g", "f"):
+            if name not in sets:
+                continue
+            kept = []
+            for lab, ref in sets[name]:
+                if lab.lower() in ac:
+                    kept.append((lab, ref))
+                else:
+                    skipped.append(f"{ref}: '{lab}' of set {name} is not in the all-accounts set ac "
+                                   f"({set_ranges['ac']}){did_you_mean(lab, choices)}: dropped, as GAMS's $load "
+                                   f"drops a label outside its set's domain ({name}(ac))")
+            sets[name] = kept
+    for name, kind in (("g", "good"), ("f", "factor")):
+        if not sets.get(name):
+            raise WorkbookError(f"set '{name}' ({kind}s) has no element in the all-accounts set ac",
+                                file=path, label=name)
+
     for lab, _ in sets.get("h", []):
         display.setdefault(lab.lower(), lab)
 
@@ -406,9 +473,10 @@ def read_workbook(path: str | Path) -> Workbook:
         ref = _ref(ws.title, r0, col)
         if households_declared is not None and lab.lower() not in {x.lower() for x, _ in households_declared}:
             choices = [x for x, _ in households_declared]
-            raise WorkbookError(f"household '{lab}' in the table header is not declared in set h "
-                                f"({set_ranges['h']}){did_you_mean(lab, choices)}; declared: {', '.join(choices)}",
-                                file=path, cell=ref, label=lab)
+            skipped.append(f"{ref}: column of household '{lab}' dropped: '{lab}' is not in set h "
+                           f"({set_ranges['h']}){did_you_mean(lab, choices)}, the domain of alldata's household "
+                           "index, so $load drops its values")
+            continue
         if lab.lower() in seen_hh:
             raise WorkbookError(f"household '{lab}' has two columns ({seen_hh[lab.lower()]} and {ref})",
                                 file=path, cell=ref, label=lab)
@@ -427,16 +495,6 @@ def read_workbook(path: str | Path) -> Workbook:
                 raise WorkbookError(f"label '{lab}' of set {name} contains ':', which lewie account labels "
                                     "reserve", file=path, cell=ref, label=lab)
 
-    if "ac" in sets:  # GAMS declares g(ac), f(ac), h(ac): loading an element outside ac is a domain error
-        ac = {lab.lower() for lab, _ in sets["ac"]}
-        for name in ("h", "g", "f"):
-            for lab, ref in sets.get(name, []):
-                if lab.lower() not in ac:
-                    choices = [x for x, _ in sets["ac"]]
-                    raise WorkbookError(f"'{lab}' of set {name} is not in the all-accounts set ac "
-                                        f"({set_ranges['ac']}){did_you_mean(lab, choices)}", file=path,
-                                        cell=ref, label=lab)
-
     var_display: dict[str, str] = {}
     for lab, _ in sets.get("var", []):
         var_display.setdefault(lab.lower(), lab)
@@ -444,42 +502,54 @@ def read_workbook(path: str | Path) -> Workbook:
     cells: dict[tuple, str] = {}
     row_at: dict[tuple, tuple[str, int, int]] = {}
     column_at = {hh.lower(): col for col, hh in hh_display}
+    empty_rows: list[str] = []
     for r in range(r0 + 1, last_row + 1):
         raw = [_label(ws.cell(row=r, column=c0 + k).value) for k in range(4)]
-        if not any(raw):
-            for col, _ in hh_display:
-                if book.number(ws, wf, r, col) is not None:
-                    raise WorkbookError("a value in a row with no labels (var, g, gg, f are all empty)",
-                                        file=path, cell=_ref(ws.title, r, col))
-            continue
+        if not any(raw) and all(ws.cell(row=r, column=col).value is None for col, _ in hh_display):
+            continue  # a blank line
         var, g, gg, f = raw
+        vals = [(col, hh, book.number(ws, wf, r, col, what=f" for {var}" if var else "")) for col, hh in hh_display]
+        vals = [(col, hh, v) for col, hh, v in vals if v is not None]
+        here = _ref(ws.title, r, c0)
+        desc_raw = "|".join(raw).rstrip("|")
+        if not vals:  # gdxxrw writes no record for a row without values, whatever its labels
+            empty_rows.append(f"{here} ({desc_raw})")
+            continue
         if not var:
-            raise WorkbookError(f"row has labels {raw[1:]} but no variable name", file=path,
-                                cell=_ref(ws.title, r, c0))
+            where = ", ".join(_ref(ws.title, r, col) for col, _, _ in vals[:3]) + (" ..." if len(vals) > 3 else "")
+            what = f"labels {raw[1:]} but no variable name" if any(raw) else "no labels (var, g, gg, f are all empty)"
+            skipped.append(f"{where}: value(s) in a row with {what}: dropped (gdxxrw has no key for them)")
+            log.append(f"warning: {where}: value(s) in a row with {what}: dropped")
+            continue
         var = var_display.setdefault(var.lower(), var)
         labels = []
+        outside = None
         for k, (lab, lookup, kind, setname) in enumerate(((g, goods_l, "good", "g"), (gg, goods_l, "good", "g"),
                                                           (f, factors_l, "factor", "f")), start=1):
             if lab and lab.lower() not in lookup:
                 choices = list(lookup.values())
-                raise WorkbookError(f"{kind} '{lab}' (row '{var}') is not declared in set {setname} "
-                                    f"({set_ranges[setname]}){did_you_mean(lab, choices)}; declared: "
-                                    f"{', '.join(choices)}", file=path, cell=_ref(ws.title, r, c0 + k), label=lab)
+                outside = (f"{_ref(ws.title, r, c0 + k)}: row '{desc_raw}' dropped: {kind} '{lab}' is not in set "
+                           f"{setname} ({set_ranges[setname]}){did_you_mean(lab, choices)}, so the GAMS code, which "
+                           f"reads alldata through set {setname}, never uses it")
+                break
             labels.append(lookup[lab.lower()] if lab else "")
+        if outside is not None:
+            skipped.append(outside)
+            log.append("warning: " + outside)
+            continue
         rk = (var.lower(), *(x.lower() for x in labels))
-        here = _ref(ws.title, r, c0)
         if rk in row_at:
             desc = ", ".join(x or "''" for x in (var, *labels))
             first = _ref(*row_at[rk])
             raise WorkbookError(f"duplicate row ({desc}): also at {first}; GAMS allows one entry per "
                                 "var/g/gg/f", file=path, cell=here, label=var)
         row_at[rk] = (ws.title, r, c0)
-        for col, hh in hh_display:
-            v = book.number(ws, wf, r, col, what=f" for {var}")
-            if v is None:
-                continue
+        for col, hh, v in vals:
             rows.append((var, *labels, hh, v))
             cells[(*rk, hh.lower())] = _ref(ws.title, r, col)
+    if empty_rows:
+        skipped.append(f"{len(empty_rows)} row(s) without values produce no record (as in gdxxrw): "
+                       + ", ".join(empty_rows))
     data = pd.DataFrame(rows, columns=DATA_COLUMNS)
     values_map = {(var.lower(), g.lower(), gg.lower(), f.lower(), h.lower()): v
                   for var, g, gg, f, h, v in rows}
@@ -487,7 +557,7 @@ def read_workbook(path: str | Path) -> Workbook:
                     variables=tuple(var_display.values()),
                     accounts=tuple(display[lab.lower()] for lab, _ in sets.get("ac", [])), data=data,
                     table=par.name, cells=cells, row_at=row_at, column_at=column_at,
-                    set_ranges=set_ranges, log=log, _values=values_map)
+                    set_ranges=set_ranges, log=log, skipped=skipped, index=str(index), _values=values_map)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -585,6 +655,7 @@ class WorkbookEconomy:
     parameters: pd.DataFrame
     household_count: pd.Series
     log: list[str]
+    redraws: dict[str, float] = field(default_factory=dict)  # gams_compat: draw-0 redraws, 'var|g|gg|f|h' -> value
 
 
 def _resolve(labels: Iterable[str], choices: tuple[str, ...], kind: str, field_name: str, path) -> list[str]:
@@ -604,7 +675,7 @@ def _fmt(x: float) -> str:
 
 def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], fixed_factors: Iterable[str],
                        labour_factors: Iterable[str], input_factors: Iterable[str],
-                       gams_compat: bool = False) -> WorkbookEconomy:
+                       gams_compat: bool = False, seed: int = 0) -> WorkbookEconomy:
     """Calibrate one draw (the point estimates) exactly as the GAMS code does, as a lewie SAM.
 
     ``villages`` maps each village to its household groups (every group in exactly one village);
@@ -614,9 +685,11 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
 
     Shares (fshare, eshare, savsh, transfout, EXPROLES, idsh) must lie in [0, 1]: lewie never repairs a
     share silently, so an estimate outside is an error naming the cell. The GAMS code instead replaces a
-    draw-0 share of fshare/eshare that is ≤ 0 or ≥ 1 by a random draw; with ``gams_compat=True`` such
-    values are accepted as they are and the GAMS behaviour is recorded in the log (the redraw itself is
-    the Monte Carlo module's job). Factor shares are rescaled to sum to 1 over factors and budget shares
+    draw-0 share of fshare/eshare that is ≤ 0 or ≥ 1 by a random draw; with ``gams_compat=True`` lewie
+    does the same (`lewie.sampling.redraw_inside` from N(estimate, se), random stream
+    ``default_rng([seed, 0])``, the stream of draw 0), builds draw 0 (the SAM) from the redrawn value
+    and records each redraw in ``WorkbookEconomy.redraws`` and the log; the parameter table keeps the
+    workbook's estimate, around which the other draws are drawn. Factor shares are rescaled to sum to 1 over factors and budget shares
     over goods, as the GAMS code does in every draw; each rescaling is logged.
     """
     path = wb.path
@@ -685,6 +758,7 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
 
     # ---- range of shares and standard errors
     problems = []
+    redraw0: dict[tuple, tuple] = {}  # gams_compat: draw-0 estimates outside (0, 1) that GAMS redraws
     for row in wb.data.itertuples(index=False):
         var = row.var.lower()
         key = (var, row.good.lower(), row.good2.lower(), row.factor.lower(), row.household.lower())
@@ -700,10 +774,10 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
         x = row.value
         se = wb.value(row.var + "_se", row.good, row.good2, row.factor, household=row.household)
         se_ref = wb.cell(row.var + "_se", row.good, row.good2, row.factor, household=row.household)
-        if 0 <= x <= 1:
-            if x == 1 and var in ("fshare", "eshare") and gams_compat:
-                log.append(f"{ref}: {desc} = 1: GAMS redraws draw-0 shares >= 1 from N(1, {_fmt(se)}) until "
-                           "inside (0, 1) before rescaling the shares to sum to 1")
+        if 0 <= x <= 1 and not (x == 1 and var in ("fshare", "eshare") and gams_compat):
+            continue
+        if gams_compat and var in ("fshare", "eshare") and se > 0:
+            redraw0[key] = (x, se, ref, desc)
             continue
         if var in _DRAWN and se > 0:
             around = (f"its standard error {_fmt(se)} ({se_ref}) means a redraw can land inside, so it can "
@@ -734,8 +808,24 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
                             "accept it and leave the GAMS redraw to the Monte Carlo module)",
                             file=path, cell=first)
 
+    redrawn: dict[tuple, float] = {}
+    if redraw0:
+        from lewie.sampling import redraw_inside
+        rng = np.random.default_rng([int(seed), 0])
+        keys = list(redraw0)
+        new = redraw_inside(rng, np.array([redraw0[k][0] for k in keys]), np.array([redraw0[k][1] for k in keys]))
+        for k, v in zip(keys, new):
+            x, se, ref, desc = redraw0[k]
+            redrawn[k] = float(v)
+            log.append(f"{ref}: {desc} = {_fmt(x)} is outside (0, 1): redrawn in draw 0 from N({_fmt(x)}, {_fmt(se)}) "
+                       f"until inside, as the GAMS code does (gams_compat): {v:.6g}; draw 0 and the SAM use it, "
+                       "the other draws are drawn around the estimate")
+
     def get(var, g="", gg="", f="", *, h):
-        return 0.0 if _key(var, g, gg, f, h) in bad_keys else val(var, g, gg, f, h=h)
+        k = _key(var, g, gg, f, h)
+        if k in redrawn:
+            return redrawn[k]
+        return 0.0 if k in bad_keys else val(var, g, gg, f, h=h)
 
     # ---- households: income and spending
     Y, rates, qc = {}, {}, {}
@@ -900,7 +990,8 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
     counts = pd.DataFrame([("household_count", "", "", "", h, float(count[h]), 0.0) for h in H],
                           columns=PARAMETER_COLUMNS)
     params = pd.concat([params, counts], ignore_index=True)
-    return WorkbookEconomy(sam=sam, parameters=params, household_count=count, log=log)
+    return WorkbookEconomy(sam=sam, parameters=params, household_count=count, log=log,
+                           redraws={"|".join(k): v for k, v in redrawn.items()})
 
 
 def _parameter_table(wb: Workbook, H: list[str], bad_keys: set, log: list[str]) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from lewie.sam.io import read_sam
 from lewie.sam.workbook import read_parameters
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.toml") if not p.stem.startswith("example_"))
+SCENARIOS = sorted(p for p in (REPO / "scenarios").glob("*.toml") if not p.stem.startswith("example_")
+                   and "workbook" not in tomllib.loads(p.read_text(encoding="utf-8")))  # GAMS workbook studies: test_gams_aqua
 
 
 def _tool(name: str):

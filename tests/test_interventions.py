@@ -308,3 +308,49 @@ def test_interventions_in_one_variant_add_up_and_productivity_gains_multiply(tmp
     assert new["exogenous_income"]["owner"] == pytest.approx(base["exogenous_income"]["owner"] + 7.0)
     assert new["tfp"]["crops", "owner"] == pytest.approx(base["tfp"]["crops", "owner"] * 1.1 * 1.2)
     assert math.isclose(sum(e.cost for e in sim.effects), 9.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# price (a world price or wage shifts) and the GAMS transfer split
+# ------------------------------------------------------------------------------------------------
+def test_world_price_change_raises_land_rents_by_the_cobb_douglas_closed_form(tmp_path):
+    """+10% on the world price of crops, every other price fixed: the owner's output value grows as
+    p^(1/0.3) (land is 30% of value added, the rest adjusts), the other's as p^(1/0.2); land earns its
+    share of it and nothing else changes in income (wages and the outside price are fixed)."""
+    ds = run_world(tmp_path, [{"kind": "price", "good": "crops", "change": 0.1, "cost": 1.0}])
+    d = changes(ds, "income")
+    assert float(d.sel(household="owner")) == pytest.approx(30.0 * (1.1 ** (1 / 0.3) - 1), rel=1e-9)
+    assert float(d.sel(household="other")) == pytest.approx(10.0 * (1.1 ** 5 - 1), rel=1e-9)
+    assert float(ds["price"].sel(good="crops", state="simulated").max()) == pytest.approx(1.1, rel=1e-12)
+    absolute = run_world(tmp_path, [{"kind": "price", "good": "crops", "absolute": 0.1, "cost": 1.0}])
+    np.testing.assert_allclose(changes(absolute, "income").values, d.values, rtol=1e-12)
+
+
+def test_world_wage_change_of_a_purchased_input(tmp_path):
+    """Inputs 20% dearer: the owner's value added falls as (1.2)^(−0.2/0.3) (inputs are 20% of output)."""
+    ds = run_world(tmp_path, [{"kind": "price", "factor": "inputs", "change": 0.2, "cost": 1.0}])
+    assert float(changes(ds, "income").sel(household="owner")) == \
+        pytest.approx(30.0 * (1.2 ** (-0.2 / 0.3) - 1), rel=1e-9)
+
+
+def test_price_intervention_errors(tmp_path):
+    with pytest.raises(InputError, match=r"give exactly one of 'good' and 'factor'"):
+        run_world(tmp_path, [{"kind": "price", "good": "crops", "factor": "inputs", "change": 0.1, "cost": 1}])
+    with pytest.raises(InputError, match=r"cost"):
+        run_world(tmp_path, [{"kind": "price", "good": "crops", "change": 0.1}])
+    sc_extra = {"markets": {"village": ["crops"], "world": ["outside", "labor", "inputs"]}}
+    with pytest.raises(InputError, match=r"good 'crops' clears at the village market, so its price is set inside"):
+        run_world(tmp_path, [{"kind": "price", "good": "crops", "change": 0.1, "cost": 1}], **sc_extra)
+    with pytest.raises(InputError, match=r"factor 'land' is a fixed, activity-specific factor"):
+        run_world(tmp_path, [{"kind": "price", "factor": "land", "change": 0.1, "cost": 1}])
+
+
+def test_cash_transfer_with_input_budget_share_is_split_as_gams_does_with_gams_compat(tmp_path):
+    """GAMS: exinc += (1 − σ)·T and pibudget += σ·T·pibsh; lewie's default adds all of T to income."""
+    T, sigma = 10.0, 0.5
+    ds = run_world(tmp_path, [{"kind": "cash_transfer", "households": ["owner"], "amount": T,
+                               "input_budget_share": sigma}],
+                   input_budget={"factors": ["inputs"], "households": ["owner"]}, gams_compat=True)
+    expected = (1 - sigma) * T + 30.0 * ((1 + sigma * T / 20.0) ** 0.4 - 1)
+    assert float(changes(ds, "income").sel(household="owner")) == pytest.approx(expected, rel=1e-9)
+    assert float(changes(ds, "exogenous_income").sel(household="owner")) == pytest.approx((1 - sigma) * T, rel=1e-12)

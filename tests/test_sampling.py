@@ -74,19 +74,24 @@ def test_a_table_that_disagrees_with_the_sam_is_an_error(sim):
         Sampler(table, sim.calibration)
 
 
-def test_gams_compat_redraws_a_point_estimate_outside_the_unit_interval_in_draw_zero(sim):
+def test_gams_compat_draws_around_an_estimate_outside_the_unit_interval(sim):
+    """Draw 0 is the calibrated base (where the workbook calibration did any draw-0 redraw); the other
+    draws are drawn around the table's estimate, truncated to (0, 1)."""
     table = sim.parameters.copy()
-    row = table.index[(table["parameter"] == "savings_rate") & (table["household"] == "Inel")][0]
+    fs = table.index[(table["parameter"] == "factor_share") & (table["se"] > 0)]
+    row = fs[0]
     table.loc[row, "value"] = 1.0  # as a real workbook can have; calibration keeps it only with gams_compat
     with pytest.raises(InputError):
         Sampler(table, sim.calibration)
     s = Sampler(table, sim.calibration, seed=3, gams_compat=True)
     assert s.method == "gams-compat" and "redrawn" in s.log[0]
-    d0 = s.draw(0, 0).values.to_numpy()[0]
-    n = s.keys.index(("savings_rate", "", "", "", "Inel"))
-    assert 0 < d0[n] < 1 and d0[n] != point_values(sim.calibration)[n]
-    others = [j for j in range(len(d0)) if s.group[j] != s.group[n]]
-    np.testing.assert_array_equal(d0[others], point_values(sim.calibration)[others])
+    np.testing.assert_array_equal(s.draw(0, 0).values.to_numpy()[0], point_values(sim.calibration))
+    r = table.loc[row]
+    n = s.keys.index(("factor_share", r.good, r.good2, r.factor, r.household))
+    d = s.draw(1, 200).values.to_numpy()
+    assert (d[:, n] > 0).all() and (d[:, n] < 1).all()
+    # drawn around 1 (then rescaled): larger than the calibrated share in most draws
+    assert (d[:, n] > point_values(sim.calibration)[n]).mean() > 0.9
 
 
 def test_dirichlet_draws_match_means_and_standard_errors(sim):

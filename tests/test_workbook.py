@@ -306,12 +306,18 @@ def test_error_share_above_one_can_be_drawn_around(tmp_path):
         economy(path)
 
 
-def test_share_above_one_accepted_with_gams_compat(tmp_path):
-    eco = economy(edited(tmp_path, set_cell("Input", "F28", 1.2)), gams_compat=True)
-    assert any(line.startswith("Input!F28: fshare(crop, Labor, Elig) = 1.2 is outside [0, 1]; accepted "
-                               "(gams_compat): GAMS replaces it in draw 0") for line in eco.log)
-    assert any("fshare(crop, ·, Elig) sums to 1.75: rescaled" in line for line in eco.log)
+def test_share_above_one_is_redrawn_in_draw_zero_with_gams_compat(tmp_path):
+    eco = economy(edited(tmp_path, set_cell("Input", "F28", 1.2)), gams_compat=True, seed=5)
+    (key, v), = eco.redraws.items()
+    assert key == "fshare|crop||labor|elig" and 0 < v < 1
+    assert any(line.startswith("Input!F28: fshare(crop, Labor, Elig) = 1.2 is outside (0, 1): redrawn in draw 0 "
+                               "from N(1.2, 0.06)") for line in eco.log)
     assert_balanced(eco.sam)
+    # the SAM is built from the redrawn share (rescaled with the others of the activity)
+    again = economy(edited(tmp_path, set_cell("Input", "F28", 1.2), name="b.xlsx"), gams_compat=True, seed=5)
+    assert again.redraws == eco.redraws
+    other = economy(edited(tmp_path, set_cell("Input", "F28", 1.2), name="c.xlsx"), gams_compat=True, seed=6)
+    assert other.redraws != eco.redraws
 
 
 def test_error_share_below_zero_cannot_be_drawn_around(tmp_path):
@@ -347,18 +353,23 @@ def test_error_duplicate_row(tmp_path):
         read_workbook(edited(tmp_path, edit))
 
 
-def test_error_undeclared_good(tmp_path):
-    path = edited(tmp_path, set_cell("Input", "D26", "crops"))  # idsh(crop, crops): column D is not a set list
-    with pytest.raises(WorkbookError, match=r"Input!D26: good 'crops' \(row 'idsh'\) is not declared in set g "
-                                            r"\(Input!C3:C300\) \(did you mean 'crop'\?\)"):
-        read_workbook(path)
+def test_row_with_a_good_outside_set_g_is_dropped_and_reported(tmp_path):
+    """gdxxrw/$load: the GAMS code reads alldata through set g, so a row labelled with a good outside g
+    is never used; lewie drops it too, with a warning naming the cell and the closest good."""
+    path = edited(tmp_path, set_cell("Input", "D26", "crops"))  # idsh(crop, crops): not a good of set g
+    wb = read_workbook(path)
+    assert any(line.startswith("Input!D26: row 'idsh|crop|crops' dropped: good 'crops' is not in set g "
+                               "(Input!C3:C300) (did you mean 'crop'?)") for line in wb.skipped)
+    assert wb.value("idsh", "crop", "crops", household="Elig") == 0
+    assert any(line.startswith("warning: Input!D26") for line in wb.log)
 
 
-def test_error_good_outside_all_accounts(tmp_path):
+def test_set_element_outside_all_accounts_is_dropped_and_reported(tmp_path):
     path = edited(tmp_path, set_cell("Input", "C25", "Crops"))  # listed in set g, but not in ac
-    with pytest.raises(WorkbookError, match=r"Input!C25: 'Crops' of set g is not in the all-accounts set ac "
-                                            r"\(AllAccounts!B2\) \(did you mean 'crop'\?\)"):
-        read_workbook(path)
+    wb = read_workbook(path)
+    assert any(line.startswith("Input!C25: 'Crops' of set g is not in the all-accounts set ac (AllAccounts!B2) "
+                               "(did you mean 'crop'?): dropped") for line in wb.skipped)
+    assert "Crops" not in wb.goods
 
 
 def test_error_household_without_count(tmp_path):
