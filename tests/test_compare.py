@@ -17,6 +17,7 @@ from lewie.montecarlo import run_draws
 from lewie.results import load_results, save_results
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # runs country scenarios (Lesotho, Zambia) end to end
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 reproducible whatever the chunking; failures kept visibly; supplied draws used exactly; sweeps."""
 from __future__ import annotations
 
-import time
 import tomllib
 from pathlib import Path
 
@@ -34,15 +33,11 @@ def scenario(**overrides):
 
 @pytest.fixture(scope="module")
 def run200():
-    start = time.perf_counter()
-    ds = lewie.run(SCENARIO)  # [montecarlo] draws = 200, seed = 1
-    return ds, time.perf_counter() - start
+    return lewie.run(SCENARIO)  # [montecarlo] draws = 200, seed = 1
 
 
 def test_200_draws_of_the_example_workbook(run200):
-    ds, seconds = run200
-    print(f"200 draws x 2 variants: {seconds:.2f} s")
-    assert seconds < 60
+    ds = run200
     assert list(ds["draw"].values) == list(range(201))
     assert ds["income"].dims == ("variant", "draw", "state", "household")
     assert ds["status"].dims == ("variant", "draw")
@@ -59,7 +54,7 @@ def test_200_draws_of_the_example_workbook(run200):
 
 
 def test_statistics_are_numpy_on_the_same_draws(run200):
-    ds, _ = run200
+    ds = run200
     m = A.income_multiplier(ds)
     st = lewie.summarize(ds, m.rename("m"))
     for v in ds["variant"].values:
@@ -72,7 +67,7 @@ def test_statistics_are_numpy_on_the_same_draws(run200):
 
 
 def test_drawn_parameters_are_in_the_results(run200, tmp_path):
-    ds, _ = run200
+    ds = run200
     pv = ds["parameter_value"]
     assert pv.dims == ("draw", "entry")
     assert "factor_share|crop||Labor|Elig" in ds["entry"].values
