@@ -54,50 +54,6 @@ def _coords(s: Structure) -> dict:
             "village": list(s.villages), "input_good": list(s.goods)}
 
 
-def _state_arrays(s: Structure, snaps: list[dict]) -> dict[str, tuple]:
-    """Output variables of a list of snapshots: name -> (dims, array with a leading snapshot axis, attrs)."""
-    coords = _coords(s)
-    out = {}
-    for out_name, (comp, dims, long_name, units) in OUTPUTS.items():
-        shape = (len(snaps),) + tuple(len(coords[d]) for d in dims)
-        arr = np.full(shape, 0.0 if out_name in _ZERO_WHEN_ABSENT else np.nan)
-        pos = [{lab: i for i, lab in enumerate(coords[d])} for d in dims]
-        for si, snap in enumerate(snaps):
-            for key, val in snap[comp].items():
-                key = key if isinstance(key, tuple) else (key,)
-                arr[(si,) + tuple(p[k] for p, k in zip(pos, key))] = val
-        out[out_name] = (dims, arr, {"long_name": long_name, "units": units})
-    # prices and wages by village: what a household of that village pays or earns
-    price = np.full((len(snaps), len(s.goods), len(s.villages)), np.nan)
-    wage = np.full((len(snaps), len(s.factors), len(s.villages)), np.nan)
-    for si, snap in enumerate(snaps):
-        ph = snap["price_household"]
-        for vi, v in enumerate(s.villages):
-            h0 = s.members(v)[0] if s.members(v) else None
-            for gi, g in enumerate(s.goods):
-                if h0 is not None:
-                    price[si, gi, vi] = ph[g, h0]
-            for fi, f in enumerate(s.factors):
-                if f in s.tradable_factors:
-                    wage[si, fi, vi] = snap["wages"][f, v]
-    out["price"] = (("good", "village"), price, {"long_name": "market price", "units": "index (base = 1)"})
-    out["wage"] = (("factor", "village"), wage, {"long_name": "wage of a tradable factor", "units": "index (base = 1)"})
-    return out
-
-
-def to_dataset(s: Structure, base: dict, solutions: dict[str, dict], attrs: dict) -> xr.Dataset:
-    """Assemble the base and each variant's solution into a Dataset with dims ``variant`` (the
-    variants, in order) and ``state`` (base, simulated); the base is the same for every variant."""
-    variants = list(solutions)
-    data_vars = {}
-    for name, (dims, arr, a) in _state_arrays(s, [base] + [solutions[v] for v in variants]).items():
-        b = np.broadcast_to(arr[:1], (len(variants),) + arr.shape[1:])
-        data_vars[name] = (("variant", "state") + dims, np.stack([b, arr[1:]], axis=1), a)
-    ds = xr.Dataset(data_vars, coords={**_coords(s), "variant": variants, "state": ["base", "simulated"]})
-    ds.attrs.update(attrs)
-    return _set_metadata(ds, s)
-
-
 def _set_metadata(ds: xr.Dataset, s: Structure) -> xr.Dataset:
     """Coordinates and maps every results Dataset carries: villages of households, market levels."""
     ds = ds.assign_coords(household_village=("household", [s.village_of[h] for h in s.households]))
@@ -298,7 +254,7 @@ def wage_snapshot(model: pyo.Block, s: Structure) -> dict:
     return out
 
 
-__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "to_dataset", "add_variant_info", "add_solver_info",
+__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "add_variant_info", "add_solver_info",
            "add_parameter_values", "draws_dataset", "OutputMap", "wage_snapshot"]
 
 
