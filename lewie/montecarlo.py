@@ -41,6 +41,7 @@ from lewie.solvers.batch import residual_table as compiled_residual_table
 from lewie.solvers.compile import compile_model
 from lewie.solvers.structure import explicit_for
 
+from . import registry
 from .calibrate import Calibration
 from .chunks import merge_draws
 from .draws import SHARE_TOL, check_bases, recalibrate
@@ -395,10 +396,9 @@ class MonteCarlo:
         ds["status_code"].attrs = flag_attrs()
         ds = add_parameter_values(ds, self.sampler.keys, values)
         ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
-        ds["draw_note"].attrs = {"long_name": "what was done to the draw's values ('' when nothing)"}
+        ds["draw_note"].attrs = registry.attrs("draw_note")
         ds["pyomo_verified"] = ("draw", verified)
-        ds["pyomo_verified"].attrs = {"long_name": "the draw's base and solutions were re-checked by Pyomo's own "
-                                                   "evaluation of every constraint"}
+        ds["pyomo_verified"].attrs = registry.attrs("pyomo_verified")
         converged = np.vectorize(lambda s: s.ok, otypes=[bool])(status) if status.size else np.zeros(status.shape, bool)
         ds.attrs["solver_iterations"] = int(iters.sum())
         ds.attrs["max_relative_residual"] = float(resid[converged].max()) if converged.any() else float("nan")

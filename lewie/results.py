@@ -8,33 +8,21 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from . import registry
 from .model import VARIABLES
 from .structure import Structure
 
-CURRENCY = "SAM currency"
+CURRENCY = registry.CURRENCY
 
-# output variable -> (model component, dims, long name, units)
-OUTPUTS = {
-    "income": ("income", ("household",), "nominal income", CURRENCY),
-    "real_income": ("real_income", ("household",), "real income (income deflated by the CPI)", f"{CURRENCY} at base prices"),
-    "cpi": ("cpi", ("household",), "consumer price index of the household group", "index (base = 1)"),
-    "exogenous_income": ("exogenous_income", ("household",), "exogenous income (transfers in, remittances)", CURRENCY),
-    "savings": ("savings", ("household",), "savings", CURRENCY),
-    "transfers_out": ("transfers_out", ("household",), "transfers paid outside the local economy", CURRENCY),
-    "outside_spending": ("outside_spending", ("household",), "spending outside the local economy", CURRENCY),
-    "production": ("production", ("good", "household"), "output of the activity", f"{CURRENCY} at base prices"),
-    "value_added": ("value_added", ("good", "household"), "value added of the activity (quantity)", f"{CURRENCY} at base prices"),
-    "value_added_price": ("price_value_added", ("good", "household"), "value-added price", "index"),
-    "factor_demand": ("factor_demand", ("good", "factor", "household"), "factor demand of the activity", f"{CURRENCY} at base prices"),
-    "intermediate_demand": ("intermediate_demand", ("good", "input_good", "household"), "intermediate demand of the activity for a good", f"{CURRENCY} at base prices"),
-    "consumption": ("consumption", ("good", "household"), "consumption", f"{CURRENCY} at base prices"),
-    "household_price": ("price_household", ("good", "household"), "price faced by the household group", "index (base = 1)"),
-    "rent": ("rent", ("good", "factor", "household"), "rent of an activity-specific fixed factor", "index (base = 1)"),
-    "factor_supply": ("labour_supply", ("factor", "household"), "factor (labour) supply of the household group", f"{CURRENCY} at base prices"),
-    "marketed_surplus": ("household_surplus", ("good", "household"), "marketed surplus (output − own use − consumption)", f"{CURRENCY} at base prices"),
-    "village_marketed_surplus": ("village_surplus", ("good", "village"), "marketed surplus of the village", f"{CURRENCY} at base prices"),
-    "factor_marketed_surplus": ("household_factor_surplus", ("factor", "household"), "factor marketed surplus of the household group", f"{CURRENCY} at base prices"),
-}
+# the order of the model's outputs in results Datasets; what each is comes from the registry
+_ORDER = ("income", "real_income", "cpi", "exogenous_income", "savings", "transfers_out", "outside_spending",
+          "production", "value_added", "value_added_price", "factor_demand", "intermediate_demand", "consumption",
+          "household_price", "rent", "factor_supply", "marketed_surplus", "village_marketed_surplus",
+          "factor_marketed_surplus")
+_BY_OUTPUT = {e.output: e for e in registry.ENTRIES if e.output}
+# output variable -> (model component, dims, long name, units), from the registry (`lewie.registry`)
+OUTPUTS = {o: (_BY_OUTPUT[o].name, _BY_OUTPUT[o].dims, _BY_OUTPUT[o].long_name, _BY_OUTPUT[o].units)
+           for o in _ORDER + tuple(o for o in _BY_OUTPUT if o not in _ORDER)}
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
                      "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus"}
 
@@ -60,9 +48,9 @@ def _set_metadata(ds: xr.Dataset, s: Structure) -> xr.Dataset:
     ds["variant"].attrs = {"long_name": "programme variant (a named set of interventions)"}
     ds["household_village"].attrs = {"long_name": "village of the household group"}
     ds["market_level"] = ("good", [s.market_level[g] for g in s.goods])
-    ds["market_level"].attrs = {"long_name": "market level at which the good clears"}
+    ds["market_level"].attrs = registry.attrs("market_level")
     ds["factor_market_level"] = ("factor", [s.market_level.get(f, "fixed") for f in s.factors])
-    ds["factor_market_level"].attrs = {"long_name": "market level of a tradable factor, or 'fixed'"}
+    ds["factor_market_level"].attrs = registry.attrs("factor_market_level")
     return ds
 
 
@@ -101,7 +89,7 @@ class OutputMap:
                     src.append(ph[g, members[0]])
                     dst.append(gi * V + vi)
         self.items.append(("price", ("good", "village"), (G, V), np.nan, "x", np.array(src, dtype=np.int64),
-                           np.array(dst, dtype=np.int64), {"long_name": "market price", "units": "index (base = 1)"}))
+                           np.array(dst, dtype=np.int64), registry.attrs("price")))
         wv = system.var_positions(model.wage_village)
         wz = system.var_positions(model.wage_zone)
         ww = system.param_positions(model.world_wage)
@@ -116,7 +104,7 @@ class OutputMap:
                     xs.append(wz[f]), xd.append(fi * V + vi)
                 else:
                     ps.append(ww[f]), pd_.append(fi * V + vi)
-        wage_attrs = {"long_name": "wage of a tradable factor", "units": "index (base = 1)"}
+        wage_attrs = registry.attrs("wage")
         self.items.append(("wage", ("factor", "village"), (F, V), np.nan, "x", np.array(xs, dtype=np.int64),
                            np.array(xd, dtype=np.int64), wage_attrs))
         self.items.append(("wage", ("factor", "village"), (F, V), None, "p", np.array(ps, dtype=np.int64),
@@ -194,16 +182,15 @@ def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]],
     ds = ds.assign_coords(intervention=("intervention", names))
     ds["intervention"].attrs = {"long_name": "intervention (scenario name, or its kind)"}
     ds["intervention_kind"] = ("intervention", [e.kind for e in effects])
-    ds["intervention_kind"].attrs = {"long_name": "kind of intervention"}
+    ds["intervention_kind"].attrs = registry.attrs("intervention_kind")
     ds["intervention_cost"] = icost_da
-    ds["intervention_cost"].attrs = {"long_name": "cost of the intervention", "units": CURRENCY}
+    ds["intervention_cost"].attrs = registry.attrs("intervention_cost")
     ds["includes"] = (("variant", "intervention"), includes)
-    ds["includes"].attrs = {"long_name": "the variant includes the intervention"}
+    ds["includes"].attrs = registry.attrs("includes")
     ds["cost"] = cost_da
-    ds["cost"].attrs = {"long_name": "cost of the variant's interventions (the multipliers' denominator)",
-                        "units": CURRENCY}
+    ds["cost"].attrs = registry.attrs("cost")
     ds["beneficiary"] = (("variant", "household"), benef)
-    ds["beneficiary"].attrs = {"long_name": "the household group receives something directly"}
+    ds["beneficiary"].attrs = registry.attrs("beneficiary")
     return ds
 
 
@@ -214,14 +201,13 @@ def add_solver_info(ds: xr.Dataset, status: np.ndarray, reason: np.ndarray, iter
     ``max_relative_residual`` (of the verified solution; NaN when failed), each over ``dims``
     (variant, sweeps, draw)."""
     ds["status"] = (dims, np.asarray(status, dtype=object).astype(str))
-    ds["status"].attrs = {"long_name": "outcome of the solve: converged, or failed: <what failed>"}
+    ds["status"].attrs = registry.attrs("status")
     ds["reason"] = (dims, np.asarray(reason, dtype=object).astype(str))
-    ds["reason"].attrs = {"long_name": "why the solve failed (when converged: '' or how it was accepted)"}
+    ds["reason"].attrs = registry.attrs("reason")
     ds["solver_iterations"] = (dims, np.asarray(iterations, dtype=np.int64))
-    ds["solver_iterations"].attrs = {"long_name": "solver iterations"}
+    ds["solver_iterations"].attrs = registry.attrs("solver_iterations")
     ds["max_relative_residual"] = (dims, np.asarray(residual, dtype=float))
-    ds["max_relative_residual"].attrs = {"long_name": "worst relative residual of the verified solution",
-                                         "units": "1"}
+    ds["max_relative_residual"].attrs = registry.attrs("max_relative_residual")
     return ds
 
 
@@ -235,8 +221,7 @@ def add_parameter_values(ds: xr.Dataset, keys: list[tuple], values: np.ndarray) 
         ds = ds.assign_coords({f"entry_{lab}": ("entry", [k[n] for k in keys])})
     ds["entry"].attrs = {"long_name": "drawn parameter entry: parameter|good|good2|factor|household"}
     ds["parameter_value"] = (("draw", "entry"), np.asarray(values, dtype=float).reshape(ds.sizes["draw"], len(keys)))
-    ds["parameter_value"].attrs = {"long_name": "value of the drawn parameter in the draw (calibration input)",
-                                   "units": "1"}
+    ds["parameter_value"].attrs = registry.attrs("parameter_value")
     return ds
 
 

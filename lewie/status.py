@@ -13,6 +13,8 @@ import numpy as np
 
 from lewie.solvers.base import SolverStatus
 
+from . import registry
+
 
 class RunStatus(enum.IntEnum):
     """Outcome of one solve of a run; ``label`` is the text kept in ``status``."""
@@ -51,7 +53,7 @@ class RunStatus(enum.IntEnum):
 
 def flag_attrs() -> dict:
     """CF attributes of ``status_code``: what each integer means."""
-    return {"long_name": "outcome of the solve (see status for the text, reason for why)",
+    return {**registry.attrs("status_code"),
             "flag_values": np.array([s.value for s in RunStatus], dtype=np.int64),
             "flag_meanings": " ".join(s.name.lower() for s in RunStatus)}
 
