@@ -1,4 +1,5 @@
-"""Monte Carlo and sensitivity sweeps: many draws of the estimated shares, every variant, solved at once.
+"""The engine of every run: draws of the estimated shares × sweep points × variants, solved at once
+(a point run is draw 0; `lewie.engine.run` and `lewie batch` both come here).
 
 For draws ``first``..``last`` of a scenario (`MonteCarlo.solve`, `solve_draws`):
 
@@ -9,22 +10,26 @@ For draws ``first``..``last`` of a scenario (`MonteCarlo.solve`, `solve_draws`):
    income and the fixed net trades recomputed), at every sweep point (a setting given as a list,
    e.g. ``labour_supply.elasticity = [0, 1, 100]``; each point has its own parameters).
 3. **Check each draw's base**: the compiled residual of every equation at the draw's recalibrated
-   base, relative to the equation's scale, must be ≤ 1e-9 (`lewie.draws.check_bases`); a draw that
-   fails is kept, with status ``failed: base check`` and the worst equation as its reason.
+   base, relative to its magnitude (`lewie.solvers.residuals`), must be ≤ 1e-9
+   (`lewie.draws.check_bases`); a draw that fails is kept, with status ``failed: base check`` and
+   the worst equation as its reason.
 4. **Shock and solve**: each variant's interventions are resolved once, at the point estimates, into
-   additive changes and factors (`lewie.interventions.Effect`) and applied to each draw's own base
-   parameters (``new = base × factors + changes``: a transfer adds the same amount in every draw, a
-   productivity gain scales each draw's own productivity). Every (sweep point, draw, variant) is
-   one member of one batched reduced-space Newton solve (`lewie.solvers.batch.solve_batch`), which
-   checks every member's full residual (all equations, ≤ 1e-8 relative).
-5. **Verify with Pyomo**: for draws 0, 1 and every 50th draw, the base and every solution are
-   loaded into the Pyomo model and every constraint is evaluated by Pyomo itself (`lewie.verify`):
-   an independent check that the compiled system and the declared model agree
-   (``pyomo_verified(draw)`` says which draws were).
+   additive changes and factors (`lewie.interventions.Effect`), combined once
+   (`lewie.interventions.combine`) and applied to each draw's own base parameters (``new = base ×
+   factors + changes``: a transfer adds the same amount in every draw, a productivity gain scales
+   each draw's own productivity). Every (sweep point, draw, variant) is one member of one batch
+   solved by the backend's `solve_batch` (`lewie.solvers`: batched reduced-space Newton, or IPOPT
+   member by member), which checks every member's full residual (all equations, ≤ 1e-8 relative).
+5. **Verify with Pyomo**: for draw 0 and a seeded sample of the others (`in_pyomo_sample`), the base
+   and every solution are loaded into the Pyomo model and every constraint is evaluated by Pyomo
+   itself (`lewie.verify`): an independent check that the compiled system and the declared model
+   agree (``pyomo_verified(draw)`` says which draws were). A base or solution it rejects is kept as
+   ``failed: verification`` with the worst equations as its reason; the run goes on.
 
-A member that fails keeps its place: ``status`` says ``failed: <what>``, ``reason`` why, its values
-are NaN. Nothing depends on how the draws are split into chunks: the results of draws 0..N are the
-same, to the last bit, solved in one call or in chunks of any size (`run` concatenates chunks).
+A member that fails keeps its place: ``status_code`` / ``status`` say what failed (`lewie.status`),
+``reason`` why, its values are NaN. Nothing depends on how the draws are split into chunks: the
+results of draws 0..N are the same, to the last bit, solved in one call or in chunks of any size
+(`run_draws` merges chunks with `lewie.chunks.merge_draws`).
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from lewie.solvers.compile import CompiledSystem, compile_model
 from lewie.solvers.residuals import BASE_TOL, SOLUTION_TOL, measure_for, relative
 
 from .errors import SolveError
@@ -22,10 +23,7 @@ _labels = constraint_labels  # the name earlier code used
 
 
 def _system(model, system=None):
-    if system is not None:
-        return system
-    from lewie.solvers.compile import compile_model
-    return compile_model(model)
+    return system if system is not None else compile_model(model)
 
 
 def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
@@ -35,7 +33,6 @@ def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
     s = _system(model, system)
     cons = list(model.component_data_objects(pyo.Constraint, active=True, descend_into=True))
     if len(cons) != s.m or any(a is not b for a, b in zip(cons, s.constraints)):
-        from lewie.solvers.compile import CompiledSystem
         s = CompiledSystem(model)  # the model changed since it was compiled
     _, M = measure_for(s).evaluate(s.get_x(), s.get_p())
     rows = []

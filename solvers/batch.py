@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lewie.registry import constraint_labels
+
 from .base import BatchResult, SolverStatus, _is
 from .compile import CompiledSystem
 from .residuals import SOLUTION_TOL, STALL_TOL, STOP_TOL, measure_for, relative, stopping_scale, worst as worst_of
@@ -355,7 +357,6 @@ def residual_table(system: CompiledSystem, x: np.ndarray, p: np.ndarray) -> pd.D
     Columns as `lewie.verify.residual_table`: equation, labels, residual, scale (the equation's
     magnitude, `lewie.solvers.residuals`), relative.
     """
-    from lewie.registry import constraint_labels
     F, M = measure_for(system).evaluate(x, p)
     df = pd.DataFrame({"equation": [c.parent_component().name for c in system.constraints],
                        "labels": [constraint_labels(c) for c in system.constraints], "residual": F[0],
