@@ -3,12 +3,15 @@ quantities it is built from, so verification and the solvers' stopping rules do 
 units of the SAM."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 
 import lewie
 from lewie import analysis as A
+from lewie import montecarlo
 from lewie.errors import SolveError
 from lewie.sam.io import read_sam
 from lewie.scenario import scenario_from_dict
@@ -87,3 +90,15 @@ def test_a_correct_solution_in_large_units_passes_and_a_wrong_one_in_tiny_units_
         verify(tiny.model)
     table = residual_table(tiny.model)
     assert table["relative"].iloc[0] > SOLUTION_TOL
+
+
+@pytest.mark.slow
+def test_a_member_that_stalled_at_the_rounding_floor_now_converges():
+    """Zambia, draw 139 (seed of the scenario): with the old, unit-dependent scale Newton stalled at the
+    rounding floor above its 1e-12 tolerance, ran 40 futile iterations and a continuation that failed
+    ("no convergence in 40 iterations; continuation in 16 steps: diverged at step 1"). On the
+    unit-free measure it stops at the rounding level."""
+    ds = montecarlo.solve_draws(Path(EXAMPLE_SCENARIO).parents[1] / "scenarios" / "zambia_cgp.toml", 139, 139)
+    assert ds["status"].values.tolist() == [["converged"]], ds["reason"].values
+    assert float(ds["max_relative_residual"].max()) <= 1e-13
+    assert int(ds["solver_iterations"].max()) <= 12
