@@ -14,7 +14,6 @@ from lewie import analysis as A
 from lewie import montecarlo
 from lewie.errors import SolveError
 from lewie.sam.io import read_sam
-from lewie.scenario import scenario_from_dict
 from lewie.solvers.compile import compile_model
 from lewie.solvers.residuals import SOLUTION_TOL, measure_for, relative, relative_residuals
 from lewie.verify import residual_table, verify
