@@ -97,7 +97,8 @@ def run_native_single(sim, system, positions, draws):
 def run_native_batched(sim, system, positions, draws, *, pyomo_sample=8, seed=0):
     """(c): recalibrate every draw at once, solve every member, verify (compiled: all; Pyomo: sample)."""
     from lewie.draws import recalibrate
-    from lewie.solvers.batch import solve_batch, verify_batch
+    from lewie.solvers.batch import solve_batch
+    from lewie.verify import verify_batch
     X0, P0 = recalibrate(sim.model, sim.calibration, draws)
     P = shocked(P0, positions)
     r = solve_batch(system, X0, P0, P)

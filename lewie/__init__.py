@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 from . import analysis  # noqa: E402
 from .errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
-from .pipeline import Simulation, run  # noqa: E402
+from .engine import run  # noqa: E402
+from .pipeline import Simulation  # noqa: E402
 from .scenario import Scenario, load_scenario  # noqa: E402
 from .statistics import summarize  # noqa: E402
 from . import accessor  # noqa: E402,F401  (registers ds.lewie)

@@ -49,6 +49,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
+from .chunks import merge_draws
 from .errors import InputError, LewieError
 from .scenario import Scenario, load_scenario
 
@@ -379,43 +380,11 @@ def _lewie_version() -> str:
 # ------------------------------------------------------------------------------------------------
 # merging
 # ------------------------------------------------------------------------------------------------
-_SUMMED_ATTRS = ("solver_iterations",)
-_MAX_ATTRS = ("max_relative_residual",)
-
-
 def merge_chunks(paths: Sequence[Path]) -> xr.Dataset:
-    """Concatenate chunk files along ``draw`` (sorted). Attributes: those every chunk shares; counts
-    (``solver_iterations``) summed and ``max_relative_residual`` maximised; any other attribute that
-    differs between chunks is an error (a chunk's metadata must not depend on its draw range)."""
-    parts = [read_chunk(p) for p in paths]
-    parts.sort(key=lambda d: int(d["draw"].values[0]))
-    attrs = {}
-    for name in parts[0].attrs:
-        if name == _CHUNK_ATTR:
-            continue
-        values = [d.attrs.get(name) for d in parts]
-        if name in _SUMMED_ATTRS:
-            attrs[name] = int(sum(int(v) for v in values))
-        elif name in _MAX_ATTRS:
-            attrs[name] = float(np.nanmax(np.asarray(values, dtype=float)))
-        elif all(_same(v, values[0]) for v in values):
-            attrs[name] = values[0]
-        else:
-            raise LewieError(f"attribute {name!r} differs between the chunks of one scenario "
-                             f"({values[0]!r} vs {next(v for v in values if not _same(v, values[0]))!r})")
-    for d in parts:
-        d.attrs = {}
-    merged = xr.concat(parts, dim="draw", data_vars="minimal", coords="minimal", compat="equals",
-                       join="exact", combine_attrs="override")
-    merged.attrs = attrs
-    return merged.drop_encoding()
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b) if not hasattr(a, "shape") else bool((a == b).all())
-    except Exception:
-        return False
+    """Concatenate chunk files along ``draw`` (sorted), by `lewie.chunks.merge_draws` (the one merge:
+    attributes every chunk shares, ``solver_iterations`` summed, ``max_relative_residual``
+    maximised, any other difference an error)."""
+    return merge_draws([read_chunk(p) for p in paths], ignore=(_CHUNK_ATTR,))
 
 
 def _write_dataset(ds: xr.Dataset, path: Path) -> None:

@@ -13,20 +13,12 @@ import pandas as pd
 
 from lewie.sam.accounts import LEAKAGES, account
 
+from . import registry
 from .errors import CalibrationError
 from .structure import Structure
 
-# model parameter -> GAMS name (for documentation and workbook users)
-GAMS_NAMES = {
-    "input_share": "idsh", "va_share": "vash", "factor_share": "fshare", "tfp": "pshift",
-    "budget_share": "eshare", "min_consumption": "emin", "savings_rate": "savsh",
-    "transfer_rate": "troutsh", "outside_rate": "exprocsh", "exogenous_income": "exinc",
-    "fixed_factor": "fixfac", "labour_endowment": "hfsupzero", "labour_elasticity": "hfsupel",
-    "village_net_trade": "vmsfix", "zone_net_trade": "zmsfix", "village_factor_trade": "vfmsfix",
-    "zone_factor_trade": "zfmsfix", "input_budget": "pibudget", "world_price": "PZ (fixed)",
-    "world_wage": "WZ (fixed)", "cpi_weight": "base budget share in CPI", "exogenous_demand": "—", "outside_price": "— (1 in GAMS)",
-    "in_kind": "—",
-}
+# model parameter -> GAMS name (for documentation and workbook users), from the registry
+GAMS_NAMES = {name: e.gams for name, e in registry.PARAMETERS.items()}
 RATE_OF = {"savings": "savings_rate", "transfers": "transfer_rate", "spending": "outside_rate"}
 
 

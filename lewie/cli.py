@@ -33,14 +33,27 @@ def cli(debug: bool) -> None:
 @click.option("--draws-file", type=click.Path(path_type=Path), default=None,
               help="Draws supplied from elsewhere (CSV or netCDF, draw × parameter), used instead of lewie's.")
 @click.option("--chunk", type=int, default=None, help="Draws solved per batch (results do not depend on it).")
+@click.option("--resume", is_flag=True,
+              help="Reuse the chunks of draws an interrupted run of the same command saved (next to --out).")
+@click.option("--keep-chunks", is_flag=True, help="Keep the chunk files once merged.")
 def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, seed: int | None,
-            draws_file: Path | None, chunk: int | None) -> None:
-    """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary."""
-    from .pipeline import run
+            draws_file: Path | None, chunk: int | None, resume: bool, keep_chunks: bool) -> None:
+    """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary.
+
+    Each chunk of draws is saved as soon as it is solved (the chunk files of `lewie batch`, under
+    .chunks/ beside the results); after an interruption, rerun the same command with --resume."""
+    import shlex
+    from .engine import RunInterrupted, run_to_folder
     from .report_text import summary
     from .results import save_results
-    ds = run(scenario, solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk)
     out = out or Path("results") / f"{scenario.stem}.nc"
+    try:
+        ds = run_to_folder(scenario, out.parent, stem=out.stem, resume=resume, keep_chunks=keep_chunks,
+                           solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk)
+    except RunInterrupted as exc:
+        args = [a for a in sys.argv[1:] if a != "--resume"] + ["--resume"]
+        click.echo(f"\n{exc}\n  lewie {shlex.join(args)}", err=True)
+        raise click.exceptions.Exit(130) from None
     save_results(ds, out)
     click.echo(summary(ds))
     click.echo(f"\nresults written to {out}")

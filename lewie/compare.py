@@ -27,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from . import analysis as A
+from . import registry
 from .errors import InputError
 
 LONG_COLUMNS = ["study", "variant", "region", "variable", "unit", "statistic", "value"]
@@ -34,8 +35,7 @@ TOTAL_REGION = "local economy"
 DIMENSIONLESS = "1"
 N_MAIN_ACTIVITIES = 3
 BAND = ("p05", "p95")
-_KNOWN_DIMS = {"variant", "draw", "state", "household", "good", "factor", "village", "input_good", "intervention",
-               "entry", "statistic", "group"}
+_KNOWN_DIMS = set(registry.RESULT_DIMS) | {"statistic", "group"}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ base prices and wages stay 1, so for draw d
 
 `recalibrate` returns, for every draw, the parameter vector P0[d] and the point X0[d] in the compiled
 system's ordering (`lewie.solvers.compile.CompiledSystem`), with X0[d] solving the model at P0[d]
-exactly; that is checked for every draw by the compiled residual (relative ≤ 1e-9, scaled equation
-by equation as `lewie.solvers.newton.residual_scale` does). Shocks are then applied to P0 and solved
+exactly; that is checked for every draw by the compiled residual (relative ≤ 1e-9, each equation
+relative to its magnitude: `lewie.solvers.residuals`). Shocks are then applied to P0 and solved
 from X0 with `lewie.solvers.batch.solve_batch`.
 
 Shares are never repaired silently: each draw's factor shares must sum to 1 over the factors of an
@@ -33,11 +33,12 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pyomo.environ as pyo
 
+from lewie.solvers.residuals import BASE_TOL, relative_residuals
+
 from .calibrate import Calibration
 from .errors import CalibrationError
 
 SHARE_TOL = 1e-9  # shares must sum to 1 within this
-BASE_TOL = 1e-9  # relative residual of every equation at every draw's base
 
 
 @dataclass(frozen=True)
@@ -372,10 +373,7 @@ def _base_p(system, model, cal: Calibration) -> np.ndarray:
 
 def check_bases(system, X0: np.ndarray, P0: np.ndarray, *, tol: float = BASE_TOL) -> np.ndarray:
     """Worst relative residual of each draw's base; raise `CalibrationError` if any exceeds ``tol``."""
-    from lewie.solvers.batch import scale_from_jacobian
-    F, J = system.residual_and_jacobian(X0, P0)
-    scale = scale_from_jacobian(system, X0.T, J.T).T
-    rel = np.abs(F) / scale
+    rel = relative_residuals(system, X0, P0)
     worst = np.where(np.isfinite(rel).all(axis=1), rel.max(axis=1, initial=0.0), np.inf)
     bad = np.flatnonzero(~(worst <= tol))
     if bad.size:

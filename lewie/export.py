@@ -17,9 +17,9 @@ import pandas as pd
 import xarray as xr
 
 from . import analysis as A
+from . import registry
 
-MODEL_DIMS = ("variant", "draw", "state", "household", "good", "factor", "village", "input_good",
-              "intervention", "entry")
+MODEL_DIMS = registry.RESULT_DIMS
 _NO_VARIANT = ("market_level", "factor_market_level", "intervention_kind", "intervention_cost",
                "parameter_value", "household_count")
 TABLES = ("variants", "multipliers", "income_change", "production_change", "prices_wages", "inequality",

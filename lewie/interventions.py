@@ -115,29 +115,43 @@ def resolve_all(interventions, cal: Calibration, *, household_count=None, file=N
                     gams_compat=gams_compat) for i, itv in enumerate(interventions)]
 
 
+def combine(effects) -> dict[str, dict]:
+    """The effects combined, parameter -> index -> (factor, change), so that each parameter becomes
+    ``base × factor + change``: factors multiply (two productivity gains), changes add (two
+    transfers to one group). The one place effects are combined: `apply` evaluates it at the
+    calibration, the Monte Carlo engine at each draw's own base parameters."""
+    add: dict[str, dict] = defaultdict(lambda: defaultdict(float))
+    scale: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: 1.0))
+    for e in effects:
+        for name, changes in e.add.items():
+            for k, d in changes.items():
+                add[name][k] += d
+        for name, factors in e.scale.items():
+            for k, f in factors.items():
+                scale[name][k] *= f
+    out: dict[str, dict] = {}
+    for name in list(scale) + [n for n in add if n not in scale]:
+        keys = list(dict.fromkeys(list(scale.get(name, {})) + list(add.get(name, {}))))
+        out[name] = {k: (scale[name][k], add[name][k]) for k in keys}
+    return out
+
+
 def apply(effects, cal: Calibration, *, file=None, where: str | None = None) -> dict[str, dict]:
     """New values of every parameter the effects change: ``base × Π factors + Σ changes``.
 
     Effects combine: two transfers to one group raise its exogenous income by both amounts; two
     productivity gains multiply. The combined fixed factors must stay positive.
     """
-    add: dict[str, dict] = defaultdict(lambda: defaultdict(float))
-    scale: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: 1.0))
     by: dict[tuple, list[str]] = defaultdict(list)
     for e in effects:
-        for name, changes in e.add.items():
-            for k, d in changes.items():
-                add[name][k] += d
-                by[name, k].append(e.name)
-        for name, factors in e.scale.items():
-            for k, f in factors.items():
-                scale[name][k] *= f
-                by[name, k].append(e.name)
+        for part in (e.add, e.scale):
+            for name, entries in part.items():
+                for k in entries:
+                    by[name, k].append(e.name)
     out: dict[str, dict] = {}
-    for name in list(scale) + [n for n in add if n not in scale]:
-        keys = list(dict.fromkeys(list(scale.get(name, {})) + list(add.get(name, {}))))
+    for name, entries in combine(effects).items():
         base = cal.params[name]
-        out[name] = {k: base[k] * scale[name][k] + add[name][k] for k in keys}
+        out[name] = {k: base[k] * f + a for k, (f, a) in entries.items()}
     for k, v in out.get("fixed_factor", {}).items():
         if not v > 0:
             g, f, h = k

@@ -1,7 +1,9 @@
 """The LEWIE model, declared once in Pyomo: a square system of equations (no objective).
 
-Every equation block of the published GAMS model (`genCD`) is here under a readable name; GAMS
-names are recorded in `VARIABLES` and in each constraint's doc. Parameters that interventions or
+Every equation block of the published GAMS model (`genCD`) is here under a readable name; every
+variable and parameter, with its index set, long name, units and GAMS name, is an entry of the
+registry (`lewie.registry`), which the declarations below read; GAMS names are also in each
+constraint's doc. Parameters that interventions or
 Monte Carlo draws change are mutable Params, so one built model re-solves many shocks.
 """
 from __future__ import annotations
@@ -10,50 +12,14 @@ import math
 
 import pyomo.environ as pyo
 
+from . import registry
 from .calibrate import Calibration
 
-# variable name -> (long name, units, GAMS name)
-VARIABLES = {
-    "price_household": ("price faced by the household group", "index (base = 1)", "PH"),
-    "price_village": ("village market price", "index (base = 1)", "PV"),
-    "price_zone": ("zone market price", "index (base = 1)", "PZ"),
-    "price_value_added": ("value-added price", "index", "PVA"),
-    "wage_village": ("village wage", "index (base = 1)", "WV"),
-    "wage_zone": ("zone wage", "index (base = 1)", "WZ"),
-    "rent": ("rent of an activity-specific fixed factor", "index (base = 1)", "R"),
-    "production": ("output", "base-price value", "QP"),
-    "value_added": ("value added (quantity)", "base-price value", "QVA"),
-    "factor_demand": ("factor demand", "base-price value", "FD"),
-    "intermediate_demand": ("intermediate demand", "base-price value", "ID"),
-    "consumption": ("consumption", "base-price value", "QC"),
-    "income": ("nominal income", "SAM currency", "Y"),
-    "cpi": ("consumer price index", "index (base = 1)", "CPI"),
-    "real_income": ("real income", "SAM currency at base prices", "RY"),
-    "transfers_out": ("transfers paid outside the local economy", "SAM currency", "TROUT"),
-    "savings": ("savings", "SAM currency", "SAV"),
-    "outside_spending": ("spending outside the local economy", "SAM currency", "EXPROC"),
-    "labour_supply": ("factor supply of the household group", "base-price value", "HFSUP"),
-    "household_surplus": ("marketed surplus of the household group", "base-price value", "HMS"),
-    "village_surplus": ("marketed surplus of the village", "base-price value", "VMS"),
-    "zone_surplus": ("marketed surplus of the local economy", "base-price value", "ZMS"),
-    "household_factor_surplus": ("factor marketed surplus of the household group", "base-price value", "HFMS"),
-    "village_factor_surplus": ("factor marketed surplus of the village", "base-price value", "VFMS"),
-    "zone_factor_surplus": ("factor marketed surplus of the local economy", "base-price value", "ZFMS"),
-}
+# variable name -> (long name, units, GAMS name), from the registry (`lewie.registry`)
+VARIABLES = {name: (e.long_name, e.units, e.gams) for name, e in registry.VARIABLES.items()}
 
-# parameter name -> index set name (None for scalars over one set given in the tuple)
-PARAMETERS = {
-    "input_share": "input_uses", "va_share": "activities", "factor_share": "factor_uses",
-    "tfp": "activities", "fixed_factor": "fixed_uses", "input_budget": "budget_uses",
-    "savings_rate": "households", "transfer_rate": "households", "outside_rate": "households",
-    "budget_share": "consumption_pairs", "min_consumption": "consumption_pairs",
-    "cpi_weight": "consumption_pairs", "exogenous_income": "households",
-    "labour_endowment": "labour_pairs", "labour_elasticity": "labour_pairs",
-    "world_price": "world_goods", "world_wage": "world_factors",
-    "village_net_trade": "village_goods_v", "zone_net_trade": "zone_goods",
-    "village_factor_trade": "village_factors_v", "zone_factor_trade": "zone_factors",
-    "exogenous_demand": "goods_v", "in_kind": "goods_h", "outside_price": None,
-}
+# parameter name -> index set name (None for a scalar), from the registry
+PARAMETERS = {name: e.index for name, e in registry.PARAMETERS.items()}
 
 
 def build_model(cal: Calibration) -> pyo.ConcreteModel:
@@ -63,8 +29,9 @@ def build_model(cal: Calibration) -> pyo.ConcreteModel:
     _sets(m, cal)
     for name, index in PARAMETERS.items():
         args = () if index is None else (getattr(m, index),)
-        m.add_component(name, pyo.Param(*args, initialize=cal.params[name], mutable=True,
-                                        within=pyo.Reals, doc=name))
+        e = registry.PARAMETERS[name]
+        m.add_component(name, pyo.Param(*args, initialize=cal.params[name], mutable=True, within=pyo.Reals,
+                                        doc=f"{e.long_name} [{e.gams}]"))
     _variables(m, cal)
     _equations(m, s)
     return m
@@ -104,21 +71,9 @@ def _sets(m, cal: Calibration) -> None:
 
 
 def _variables(m, cal: Calibration) -> None:
-    index = {
-        "price_household": m.goods_h, "price_village": m.village_goods_v, "price_zone": m.zone_goods,
-        "price_value_added": m.activities, "wage_village": m.village_factors_v, "wage_zone": m.zone_factors,
-        "rent": m.fixed_uses, "production": m.activities, "value_added": m.activities,
-        "factor_demand": m.factor_uses, "intermediate_demand": m.input_uses,
-        "consumption": m.consumption_pairs, "income": m.households, "cpi": m.households,
-        "real_income": m.households, "transfers_out": m.households, "savings": m.households,
-        "outside_spending": m.households, "labour_supply": m.labour_pairs,
-        "household_surplus": m.goods_h, "village_surplus": m.goods_v, "zone_surplus": m.goods,
-        "household_factor_surplus": m.tradable_h, "village_factor_surplus": m.tradable_v,
-        "zone_factor_surplus": m.tradable_factors,
-    }
-    for name, idx in index.items():
-        long_name, _, gams = VARIABLES[name]
-        m.add_component(name, pyo.Var(idx, initialize=cal.levels[name], doc=f"{long_name} [{gams}]"))
+    for name, e in registry.VARIABLES.items():
+        m.add_component(name, pyo.Var(getattr(m, e.index), initialize=cal.levels[name],
+                                      doc=f"{e.long_name} [{e.gams}]"))
 
 
 def goods_price(m, g, h):

@@ -1,4 +1,5 @@
-"""Monte Carlo and sensitivity sweeps: many draws of the estimated shares, every variant, solved at once.
+"""The engine of every run: draws of the estimated shares × sweep points × variants, solved at once
+(a point run is draw 0; `lewie.engine.run` and `lewie batch` both come here).
 
 For draws ``first``..``last`` of a scenario (`MonteCarlo.solve`, `solve_draws`):
 
@@ -9,22 +10,26 @@ For draws ``first``..``last`` of a scenario (`MonteCarlo.solve`, `solve_draws`):
    income and the fixed net trades recomputed), at every sweep point (a setting given as a list,
    e.g. ``labour_supply.elasticity = [0, 1, 100]``; each point has its own parameters).
 3. **Check each draw's base**: the compiled residual of every equation at the draw's recalibrated
-   base, relative to the equation's scale, must be ≤ 1e-9 (`lewie.draws.check_bases`); a draw that
-   fails is kept, with status ``failed: base check`` and the worst equation as its reason.
+   base, relative to its magnitude (`lewie.solvers.residuals`), must be ≤ 1e-9
+   (`lewie.draws.check_bases`); a draw that fails is kept, with status ``failed: base check`` and
+   the worst equation as its reason.
 4. **Shock and solve**: each variant's interventions are resolved once, at the point estimates, into
-   additive changes and factors (`lewie.interventions.Effect`) and applied to each draw's own base
-   parameters (``new = base × factors + changes``: a transfer adds the same amount in every draw, a
-   productivity gain scales each draw's own productivity). Every (sweep point, draw, variant) is
-   one member of one batched reduced-space Newton solve (`lewie.solvers.batch.solve_batch`), which
-   checks every member's full residual (all equations, ≤ 1e-8 relative).
-5. **Verify with Pyomo**: for draws 0, 1 and every 50th draw, the base and every solution are
-   loaded into the Pyomo model and every constraint is evaluated by Pyomo itself (`lewie.verify`):
-   an independent check that the compiled system and the declared model agree
-   (``pyomo_verified(draw)`` says which draws were).
+   additive changes and factors (`lewie.interventions.Effect`), combined once
+   (`lewie.interventions.combine`) and applied to each draw's own base parameters (``new = base ×
+   factors + changes``: a transfer adds the same amount in every draw, a productivity gain scales
+   each draw's own productivity). Every (sweep point, draw, variant) is one member of one batch
+   solved by the backend's `solve_batch` (`lewie.solvers`: batched reduced-space Newton, or IPOPT
+   member by member), which checks every member's full residual (all equations, ≤ 1e-8 relative).
+5. **Verify with Pyomo**: for draw 0 and a seeded sample of the others (`in_pyomo_sample`), the base
+   and every solution are loaded into the Pyomo model and every constraint is evaluated by Pyomo
+   itself (`lewie.verify`): an independent check that the compiled system and the declared model
+   agree (``pyomo_verified(draw)`` says which draws were). A base or solution it rejects is kept as
+   ``failed: verification`` with the worst equations as its reason; the run goes on.
 
-A member that fails keeps its place: ``status`` says ``failed: <what>``, ``reason`` why, its values
-are NaN. Nothing depends on how the draws are split into chunks: the results of draws 0..N are the
-same, to the last bit, solved in one call or in chunks of any size (`run` concatenates chunks).
+A member that fails keeps its place: ``status_code`` / ``status`` say what failed (`lewie.status`),
+``reason`` why, its values are NaN. Nothing depends on how the draws are split into chunks: the
+results of draws 0..N are the same, to the last bit, solved in one call or in chunks of any size
+(`run_draws` merges chunks with `lewie.chunks.merge_draws`).
 """
 from __future__ import annotations
 
@@ -36,24 +41,33 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__
+from lewie.solvers import get_backend
+from lewie.solvers.batch import residual_table as compiled_residual_table
+from lewie.solvers.compile import compile_model
+from lewie.solvers.structure import explicit_for
+
+from . import registry
 from .calibrate import Calibration
-from .draws import (BASE_TOL, GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, check_bases, gams_fixed_factor_floor,
-                    labour_rule, recalibrate)
+from .chunks import merge_draws
+from .draws import (GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, check_bases, gams_fixed_factor_floor, labour_rule,
+                    recalibrate)
 from .errors import CalibrationError, InputError, SolveError, unknown_label
-from .interventions import Effect
+from .interventions import Effect, combine
+from .pipeline import Simulation, base_attrs
 from .results import OutputMap, add_parameter_values, add_solver_info, add_variant_info, draws_dataset
 from .sampling import Draws, Sampler, read_draws
 from .scenario import Scenario, load_scenario
+from .status import RunStatus, flag_attrs
+from .verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify
 
 log = logging.getLogger("lewie")
 
-SOLUTION_TOL = 1e-8  # relative residual of every equation at a verified solution
-VERIFY_EVERY = 50  # Pyomo verifies draws 0, 1 and every 50th
 DEFAULT_CHUNK = 250  # draws solved per batch by `run`
 RECAL_BLOCK = 32  # draws recalibrated per call, in blocks aligned on the draw number (see _recalibrate)
 VERIFICATION = ("every draw's base: compiled residual of every equation <= 1e-9 relative; every solution: "
-                "compiled residual of every equation <= 1e-8 relative; draws 0, 1 and every 50th: base and "
+                "compiled residual of every equation <= 1e-8 relative (relative: to the magnitude of the "
+                "quantities the equation is built from); draw 0 and one random draw in each range [2^j, 2^(j+1)) "
+                "(fixed by the seed): base and "
                 "solutions re-checked by Pyomo's own evaluation of every constraint")
 
 
@@ -69,9 +83,21 @@ class _Point:
     fixed: np.ndarray  # positions of fixed factors (must stay positive)
 
 
-def verified_draw(d: int) -> bool:
-    """Draws whose base and solutions Pyomo re-checks: 0, 1 and every 50th."""
-    return d <= 1 or d % VERIFY_EVERY == 0
+def in_pyomo_sample(seed: int, d: int) -> bool:
+    """Whether Pyomo re-checks draw d's base and solutions: draw 0, and one random draw in each range
+    [2ʲ, 2ʲ⁺¹) (1; 2 or 3; one of 4..7; ...), chosen by the seed. A small sample (11 of 1,000 draws)
+    fixed by the seed and d alone, so a draw's results never depend on the chunk or the N it is
+    solved with."""
+    if d <= 0:
+        return d == 0
+    j = int(d).bit_length() - 1
+    pick = (1 << j) + int(np.random.default_rng([abs(int(seed)), j, 0x5A3D]).integers(1 << j))
+    return d == pick
+
+
+def pyomo_sample(seed: int, n_draws: int) -> list[int]:
+    """The draws of 0..N that Pyomo re-checks (`in_pyomo_sample`)."""
+    return [d for d in range(n_draws + 1) if in_pyomo_sample(seed, d)]
 
 
 class MonteCarlo:
@@ -79,14 +105,14 @@ class MonteCarlo:
     built and compiled once, the interventions resolved at every sweep point, the draws' source set.
 
     ``draws_file`` (default: the scenario's ``montecarlo.draws_file``; a file or a table as
-    `lewie.sampling.read_draws` reads) supplies the draws instead of lewie's sampler.
+    `lewie.sampling.read_draws` reads) supplies the draws instead of lewie's sampler. ``solver``: the
+    backend (`lewie.solvers.get_backend`) whose `solve_batch` solves every member; the native
+    batched Newton by default, IPOPT member by member.
     """
 
     def __init__(self, scenario: Scenario | str | Path, *, variants: list[str] | None = None,
-                 draws_file: str | Path | pd.DataFrame | None = None):
-        from lewie.solvers.batch import explicit_for
-        from lewie.solvers.compile import compile_model
-        from .pipeline import Simulation
+                 draws_file: str | Path | pd.DataFrame | None = None, solver: str = "newton"):
+        self.backend = get_backend(solver)
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         sim = Simulation(sc).load().validate().calibrate().build()
         self.sim = sim
@@ -111,7 +137,6 @@ class MonteCarlo:
 
     # ---- setup ----------------------------------------------------------------------------------
     def _points(self) -> list[_Point]:
-        from .pipeline import Simulation
         ref = self.sim
         out = []
         for coords, sc_p in self.scenario.sweep_points():
@@ -133,23 +158,18 @@ class MonteCarlo:
         return out
 
     def _shock(self, effects: list[Effect], idx: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The variant's effects combined, as parameter positions, factors and changes."""
+        """The variant's effects combined (`lewie.interventions.combine`), as parameter positions,
+        factors and changes: ``new = base × factor + change`` on each draw's own base."""
+        model = self.sim.model
         factor: dict[int, float] = {}
         change: dict[int, float] = {}
-        model = self.sim.model
-        for i in idx:
-            e = effects[i]
-            for name, values in e.scale.items():
-                pos = self.system.param_positions(model.find_component(name))
-                for k, f in values.items():
-                    factor[pos[k]] = factor.get(pos[k], 1.0) * f
-            for name, values in e.add.items():
-                pos = self.system.param_positions(model.find_component(name))
-                for k, a in values.items():
-                    change[pos[k]] = change.get(pos[k], 0.0) + a
-        keys = sorted(set(factor) | set(change))
-        return (np.array(keys, dtype=np.int64), np.array([factor.get(j, 1.0) for j in keys]),
-                np.array([change.get(j, 0.0) for j in keys]))
+        for name, entries in combine([effects[i] for i in idx]).items():
+            pos = self.system.param_positions(model.find_component(name))
+            for k, (f, a) in entries.items():
+                factor[pos[k]], change[pos[k]] = f, a
+        keys = sorted(factor)
+        return (np.array(keys, dtype=np.int64), np.array([factor[j] for j in keys]),
+                np.array([change[j] for j in keys]))
 
     @property
     def sweeps(self) -> dict[str, list[float]]:
@@ -168,8 +188,6 @@ class MonteCarlo:
     # ---- solving --------------------------------------------------------------------------------
     def solve(self, first: int, last: int) -> xr.Dataset:
         """Draws ``first``..``last`` (inclusive) of every variant at every sweep point (module docstring)."""
-        from lewie.solvers.base import SolverStatus
-        from lewie.solvers.batch import solve_batch
         if first < 0 or last < first:
             raise InputError(f"draws {first}..{last} is not a range of draws (first ≥ 0, last ≥ first)")
         system, model = self.system, self.sim.model
@@ -178,21 +196,22 @@ class MonteCarlo:
         D, Pn, V = len(draws), len(self.points), len(self.variants)
         dr = self.draws(first, last)
         values = dr.values.to_numpy(dtype=float)
-        status = np.full((V, Pn, D), "converged", dtype=object)
+        status = np.empty((V, Pn, D), dtype=object)
+        status.fill(RunStatus.CONVERGED)  # (np.full would store the int)
         reason = np.full((V, Pn, D), "", dtype=object)
         iters = np.zeros((V, Pn, D), dtype=np.int64)
         resid = np.full((V, Pn, D), np.nan)
 
-        def fail(v, p, d, what, why):
+        def fail(v, p, d, what: RunStatus, why):
             sl = tuple(slice(None) if x is None else x for x in (v, p, d))
-            status[sl], reason[sl] = f"failed: {what}", why
+            status[sl], reason[sl] = what, why
 
         ok_draw = np.ones(D, dtype=bool)
         for i, d in enumerate(draws):
             why = dr.failed.get(d) or self._share_problem(values[i])
             if why:
                 ok_draw[i] = False
-                fail(None, None, i, "recalibration", why)
+                fail(None, None, i, RunStatus.RECALIBRATION, why)
         X0 = np.full((Pn, D, n), np.nan)
         P0 = np.full((Pn, D, k), np.nan)
         idx_ok = np.flatnonzero(ok_draw)
@@ -207,7 +226,7 @@ class MonteCarlo:
                 if worst[j] <= BASE_TOL:
                     base_ok[p, i] = True
                 else:
-                    fail(None, p, i, "base check", self._base_reason(x0[i], p0[i], worst[j]))
+                    fail(None, p, i, RunStatus.BASE_CHECK, self._base_reason(x0[i], p0[i], worst[j]))
         # every (sweep point, draw) with a good base, with each variant's shock on its own base
         rows = np.argwhere(base_ok)  # (R, 2): point, draw
         R = len(rows)
@@ -226,21 +245,21 @@ class MonteCarlo:
                             f", set to {GAMS_FIXED_FACTOR_FLOOR:g} as the GAMS code does" for j in pt.fixed[neg])
                 bad = pt.fixed[~(P[r, v, pt.fixed] > 0)]
                 if bad.size:
-                    fail(v, p, i, "shock", f"the shock leaves {system.parameters[bad[0]].name} at "
+                    fail(v, p, i, RunStatus.SHOCK, f"the shock leaves {system.parameters[bad[0]].name} at "
                                            f"{P[r, v, bad[0]]:g}: an activity cannot lose all of a fixed factor")
                     P[r, v] = Pb[r]  # solved trivially; the member stays failed
         Xs = np.full((V, Pn, D, n), np.nan)
         Ps = np.full((V, Pn, D, k), np.nan)
         if R:
-            res = solve_batch(system, Xb, Pb, P, explicit=self.explicit)
+            res = self.backend.solve_batch(system, Xb, Pb, P, model=model)
             x = res.x.reshape(R, V, n)
             for r, (p, i) in enumerate(rows):
                 for v in range(V):
                     b = r * V + v
                     iters[v, p, i] = res.iterations[b]
-                    if status[v, p, i] != "converged":
+                    if status[v, p, i] is not RunStatus.CONVERGED:
                         continue
-                    if res.status[b] is SolverStatus.CONVERGED:
+                    if res.status[b].ok:
                         Xs[v, p, i], Ps[v, p, i] = x[r, v], P[r, v]
                         resid[v, p, i] = res.max_residual[b]
                     elif res.max_residual[b] <= SOLUTION_TOL and np.isfinite(x[r, v]).all():
@@ -253,8 +272,8 @@ class MonteCarlo:
                             f"(<= {SOLUTION_TOL:g}) although Newton stopped short of its own "
                             f"tolerance ({res.status[b].value}: {res.message[b]})")
                     else:
-                        fail(v, p, i, res.status[b].value.replace("_", " "), str(res.message[b]))
-        verified = self._verify(draws, X0, P0, Xs, Ps, base_ok, status)
+                        fail(v, p, i, RunStatus.from_solver(res.status[b]), str(res.message[b]))
+        verified = self._verify(draws, X0, P0, Xs, Ps, base_ok, status, reason)
         # outputs: NaN where the base check failed or the member failed
         Xbase = np.where(base_ok[..., None], X0, np.nan)
         Pbase = np.where(base_ok[..., None], P0, np.nan)
@@ -312,21 +331,30 @@ class MonteCarlo:
         return ""
 
     def _base_reason(self, x, p, worst) -> str:
-        from lewie.solvers.batch import residual_table
-        table = residual_table(self.system, x, p)
+        table = compiled_residual_table(self.system, x, p)
         r = table.iloc[0]
         return (f"the recalibrated base does not solve the model: {r.equation}[{r.labels}] has relative residual "
                 f"{r.relative:.3g} > {BASE_TOL:g}")
 
-    def _verify(self, draws, X0, P0, Xs, Ps, base_ok, status) -> np.ndarray:
-        """Pyomo's own evaluation of every constraint at the base and solutions of the verified draws."""
-        from .verify import verify
+    def _verify(self, draws, X0, P0, Xs, Ps, base_ok, status, reason) -> np.ndarray:
+        """Pyomo's own evaluation of every constraint at the base and the solutions of the draws of the
+        Pyomo sample (`pyomo_sample`). A base or solution Pyomo rejects is recorded as failed (status
+        ``failed: verification``, the worst equations as its reason, its values NaN); the run goes on."""
         system = self.system
         out = np.zeros(len(draws), dtype=bool)
-        chosen = [i for i, d in enumerate(draws) if verified_draw(d)]
+        seed = self.scenario.montecarlo.seed if self.supplied is None else 0
+        chosen = [i for i, d in enumerate(draws) if in_pyomo_sample(seed, d)]
         if not chosen:
             return out
         x_saved, p_saved = system.get_x(), system.get_p()
+
+        def check(tol, what) -> str:
+            try:
+                verify(self.sim.model, tol=tol, what=what, system=system)
+                return ""
+            except SolveError as exc:
+                return str(exc)
+
         try:
             for i in chosen:
                 d = draws[i]
@@ -335,12 +363,20 @@ class MonteCarlo:
                         continue
                     system.set_p(P0[p, i])
                     system.set_x(X0[p, i])
-                    verify(self.sim.model, tol=BASE_TOL, what=f"draw {d}: the recalibrated base")
+                    why = check(BASE_TOL, f"draw {d}: the recalibrated base")
+                    if why:
+                        base_ok[p, i] = False
+                        status[:, p, i], reason[:, p, i] = RunStatus.VERIFICATION, why
+                        Xs[:, p, i] = np.nan
+                        continue
                     for v, name in enumerate(self.variants):
-                        if status[v, p, i] == "converged":
+                        if status[v, p, i] is RunStatus.CONVERGED:
                             system.set_p(Ps[v, p, i])
                             system.set_x(Xs[v, p, i])
-                            verify(self.sim.model, tol=SOLUTION_TOL, what=f"draw {d}, variant '{name}': the solution")
+                            why = check(SOLUTION_TOL, f"draw {d}, variant '{name}': the solution")
+                            if why:
+                                status[v, p, i], reason[v, p, i] = RunStatus.VERIFICATION, why
+                                Xs[v, p, i] = np.nan
                 out[i] = True
         finally:
             system.set_p(p_saved)
@@ -365,30 +401,33 @@ class MonteCarlo:
         ds = add_variant_info(ds, self.points[0].effects, vmap, sweeps=sweeps,
                               effects_by_point=[pt.effects for pt in self.points])
         dims = ("variant",) + tuple(sweeps) + ("draw",)
-        ds = add_solver_info(ds, lay(status, 1), lay(reason, 1), lay(iters, 1), lay(resid, 1), dims=dims)
+        status = np.vectorize(RunStatus, otypes=[object])(status) if status.size else status
+        labels = np.vectorize(lambda s: s.label, otypes=[object])(status) if status.size else status
+        ds = add_solver_info(ds, lay(labels, 1), lay(reason, 1), lay(iters, 1), lay(resid, 1), dims=dims)
+        ds["status_code"] = (dims, lay(np.vectorize(int, otypes=[np.int64])(status) if status.size
+                                       else np.zeros(status.shape, dtype=np.int64), 1))
+        ds["status_code"].attrs = flag_attrs()
         ds = add_parameter_values(ds, self.sampler.keys, values)
         ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
-        ds["draw_note"].attrs = {"long_name": "what was done to the draw's values ('' when nothing)"}
+        ds["draw_note"].attrs = registry.attrs("draw_note")
         hc = self.sim.household_count
         ds = ds.assign_coords(group_size=("household", [float(hc.get(h, np.nan)) for h in ds["household"].values]))
         ds["group_size"].attrs = {"long_name": "number of households the group represents (NaN: not given)"}
         ds["pyomo_verified"] = ("draw", verified)
-        ds["pyomo_verified"].attrs = {"long_name": "the draw's base and solutions were re-checked by Pyomo's own "
-                                                   "evaluation of every constraint"}
-        converged = status == "converged"
+        ds["pyomo_verified"].attrs = registry.attrs("pyomo_verified")
+        converged = np.vectorize(lambda s: s.ok, otypes=[bool])(status) if status.size else np.zeros(status.shape, bool)
         ds.attrs["solver_iterations"] = int(iters.sum())
         ds.attrs["max_relative_residual"] = float(resid[converged].max()) if converged.any() else float("nan")
         return ds
 
     def attrs(self) -> dict:
         """Attributes of the results (plain strings and numbers; the same for every chunk of draws)."""
-        from .pipeline import base_attrs
         supplied = self.supplied is not None
         out = base_attrs(self.sim)
         from .provenance import portable_path, scenario_base, scenario_json, sha256
         out["scenario_json"] = scenario_json(self.scenario)
         out["draws"] = int(self.scenario.montecarlo.draws)
-        out["solver"] = "newton"
+        out["solver"] = self.backend.name
         out["draw_method"] = self.method
         out["verification"] = VERIFICATION
         if supplied:
@@ -411,41 +450,15 @@ def solve_draws(scenario: Scenario | str | Path, first: int, last: int, *, varia
     return MonteCarlo(scenario, variants=variants, draws_file=draws).solve(first, last)
 
 
-_SUMMED = ("solver_iterations", "max_relative_residual")
-
-
-def _same(a, b) -> bool:
-    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
-
-
 def concat_draws(parts: list[xr.Dataset]) -> xr.Dataset:
-    """Chunks of draws into one Dataset (sorted by draw); counts summed, worst residual maximised."""
-    parts = sorted(parts, key=lambda d: int(d["draw"].values[0]))
-    if len(parts) == 1:
-        return parts[0]
-    attrs = dict(parts[0].attrs)
-    for p in parts[1:]:
-        differ = [k for k in attrs if k not in _SUMMED and not _same(p.attrs.get(k), attrs[k])]
-        if differ:
-            raise ValueError(f"attribute {differ[0]!r} differs between chunks of draws")
-    out = xr.concat([p.drop_attrs(deep=False) for p in parts], dim="draw",
-                    data_vars="minimal", coords="minimal", compat="identical", join="exact")
-    out.attrs = attrs
-    out.attrs["solver_iterations"] = int(sum(p.attrs["solver_iterations"] for p in parts))
-    out.attrs["max_relative_residual"] = float(np.nanmax([p.attrs["max_relative_residual"] for p in parts]))
-    return out
+    """Chunks of draws into one Dataset (sorted by draw): `lewie.chunks.merge_draws`, the one merge."""
+    return merge_draws(parts)
 
 
-def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed: int | None = None,
-              chunk: int | None = None, draws_file: str | Path | None = None, variants: list[str] | None = None,
-              strict: bool | None = None) -> xr.Dataset:
-    """Draws 0..N of every variant, solved ``chunk`` draws at a time. ``N``: ``draws`` if given; else,
-    with draws supplied here (``draws_file``), the last draw they give; else the scenario's
-    ``montecarlo.draws`` (or, when that is 0 and the scenario names a draws file, its last draw).
-
-    ``strict`` (default: when only the point estimates are solved, without sweeps) raises
-    `SolveError` with the labelled residual table if a solve fails, instead of keeping the failure.
-    """
+def prepare(scenario: Scenario | str | Path, *, draws: int | None = None, seed: int | None = None,
+            draws_file: str | Path | pd.DataFrame | None = None, variants: list[str] | None = None,
+            solver: str = "newton") -> MonteCarlo:
+    """The scenario made ready for its draws 0..N (see `run_draws` for N), ``montecarlo.draws`` set to N."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     update = {"seed": seed} if seed is not None else {}
     if draws is not None:
@@ -454,22 +467,58 @@ def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed
         update["draws"] = int(draws)
     if update:
         sc = sc.model_copy(update={"montecarlo": sc.montecarlo.model_copy(update=update)})
-    mc = MonteCarlo(sc, variants=variants, draws_file=draws_file)
+    mc = MonteCarlo(sc, variants=variants, draws_file=draws_file, solver=solver)
     N = mc.scenario.montecarlo.draws
     if mc.supplied is not None and draws is None and (N == 0 or draws_file is not None):
         N = int(mc.supplied.index.max())
         mc.scenario = mc.scenario.model_copy(update={"montecarlo": mc.scenario.montecarlo.model_copy(update={"draws": N})})
-    if chunk is not None and chunk < 1:
-        raise InputError(f"the chunk size must be ≥ 1, not {chunk}", field="--chunk")
-    size = chunk or DEFAULT_CHUNK
-    parts = [mc.solve(a, min(a + size - 1, N)) for a in range(0, N + 1, size)]
-    ds = concat_draws(parts)
+    return mc
+
+
+def chunk_ranges(n_draws: int, size: int) -> list[tuple[int, int]]:
+    """Draws 0..N in chunks of ``size``: [(first, last), ...]."""
+    if size < 1:
+        raise InputError(f"the chunk size must be ≥ 1, not {size}", field="--chunk")
+    return [(a, min(a + size - 1, n_draws)) for a in range(0, n_draws + 1, size)]
+
+
+def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed: int | None = None,
+              chunk: int | None = None, draws_file: str | Path | None = None, variants: list[str] | None = None,
+              strict: bool | None = None, solver: str = "newton", store=None) -> xr.Dataset:
+    """Draws 0..N of every variant, solved ``chunk`` draws at a time. ``N``: ``draws`` if given; else,
+    with draws supplied here (``draws_file``), the last draw they give; else the scenario's
+    ``montecarlo.draws`` (or, when that is 0 and the scenario names a draws file, its last draw).
+
+    ``strict`` (default: when only the point estimates are solved, without sweeps) raises
+    `SolveError` with the labelled residual table if a solve fails, instead of keeping the failure.
+    ``solver``: the backend that solves (`MonteCarlo`). ``store`` (see `lewie.engine.ChunkStore`):
+    keeps every chunk in a file as it is solved (the format of `lewie batch`), reuses the chunks
+    it already holds, and merges the files; without it the chunks are merged in memory.
+    """
+    mc = prepare(scenario, draws=draws, seed=seed, draws_file=draws_file, variants=variants, solver=solver)
+    N = mc.scenario.montecarlo.draws
+    ranges = chunk_ranges(N, DEFAULT_CHUNK if chunk is None else chunk)
+    if store is None:
+        ds = merge_draws([mc.solve(a, b) for a, b in ranges])
+    else:
+        store.begin(mc, ranges)
+        for a, b in ranges:
+            if not store.done(a, b):
+                store.save(mc.solve(a, b), a, b)
+        ds = store.merge()
     from .uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
     if N > 0 and not parameter_uncertainty(ds):
         log.warning("%s: %s (%s)", mc.scenario.source or mc.scenario.name, NO_UNCERTAINTY, WHY)
+    return check_failures(mc, ds, strict=strict)
+
+
+def check_failures(mc: MonteCarlo, ds: xr.Dataset, *, strict: bool | None = None) -> xr.Dataset:
+    """Raise the first failure when ``strict`` (default: point estimates only, no sweeps), else log
+    how many solves failed (they are kept in the results with status and reason)."""
+    N = mc.scenario.montecarlo.draws
     if strict is None:
         strict = N == 0 and not mc.scenario.sweeps
-    failed = ds["status"] != "converged"
+    failed = ds["status_code"] != int(RunStatus.CONVERGED)
     if strict and bool(failed.any()):
         _raise_failure(mc, ds)
     n_failed = int(failed.sum())
@@ -482,17 +531,16 @@ def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed
 def _raise_failure(mc: MonteCarlo, ds: xr.Dataset) -> None:
     """The first failed solve as an error: `CalibrationError` when the draw could not be calibrated,
     `SolveError` with the labelled residual table at the start point when the solver failed."""
-    from lewie.solvers.batch import residual_table
-    from .verify import format_residuals
-    st = ds["status"].stack(member=ds["status"].dims)
-    first = st[st != "converged"].isel(member=0)
-    sel = {d: first[d].values for d in ds["status"].dims}
-    v, what = str(first["variant"].values), str(first.values)
+    code = ds["status_code"]
+    st = code.stack(member=code.dims)
+    first = st[st != int(RunStatus.CONVERGED)].isel(member=0)
+    sel = {d: first[d].values for d in code.dims}
+    v, what = str(first["variant"].values), RunStatus(int(first.values))
     why = str(ds["reason"].sel(sel).values)
     where = mc.scenario.source or mc.scenario.name
-    if what in ("failed: recalibration", "failed: base check"):
+    if what in (RunStatus.RECALIBRATION, RunStatus.BASE_CHECK):
         raise CalibrationError(f"{where}: draw {int(sel['draw'])}: {why}")
-    if what == "failed: shock":
+    if what in (RunStatus.SHOCK, RunStatus.VERIFICATION):
         raise SolveError(f"{where}: variant '{v}': {why}")
     pt = mc.points[0]
     system = mc.system
@@ -500,6 +548,6 @@ def _raise_failure(mc: MonteCarlo, ds: xr.Dataset) -> None:
     pos, fac, add = pt.shocks[mc.variants.index(v)]
     p = p0.copy()
     p[pos] = p0[pos] * fac + add
-    table = residual_table(system, x0, p)
-    raise SolveError(f"{where}: variant '{v}': solver 'newton' did not converge ({what}: {why}); worst "
-                     "equations at the start point:\n" + format_residuals(table), report=table)
+    table = compiled_residual_table(system, x0, p)
+    raise SolveError(f"{where}: variant '{v}': solver '{mc.backend.name}' did not converge ({what.label}: {why}); "
+                     "worst equations at the start point:\n" + format_residuals(table), report=table)

@@ -1,5 +1,7 @@
 """The stages of a run, explicit and guarded: load → validate → calibrate (with the base check) →
-build → solve → report. `run` chains them; `Simulation` lets a caller stop at any stage.
+build → solve. `Simulation` lets a caller stop at any stage; `lewie.engine.run` takes a scenario
+through the stages it needs (up to build) and solves every variant of every draw in one path
+(`lewie.montecarlo.MonteCarlo`), whose Dataset is the one results layout.
 """
 from __future__ import annotations
 
@@ -11,23 +13,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-import xarray as xr
+
+from lewie.solvers import get_backend
 
 from . import __version__
 from .calibrate import Calibration, calibrate
 from .errors import CalibrationError, InputError, SolveError, StageError, unknown_label
 from .interventions import Effect, apply, check_labels, resolve_all
 from .model import build_model
-from .results import add_parameter_values, add_solver_info, add_variant_info, snapshot, to_dataset
-from .scenario import Scenario, load_scenario, with_dashboard
+from .results import snapshot
+from .scenario import Scenario, canonical_labels, load_scenario, scenario_error, with_dashboard
 from .social_accounts import net_flows, sam_from_model
 from .structure import Structure, build_structure, sam_sets
-from .verify import format_residuals, residual_table, verify
+from .verify import BASE_TOL, SOLUTION_TOL, format_residuals, residual_table, verify
 
 log = logging.getLogger("lewie")
-
-BASE_TOL = 1e-9  # relative residual of every equation at the calibrated base
-SOLUTION_TOL = 1e-8  # relative residual of every equation at a verified solution
 
 _ORDER = ("new", "loaded", "validated", "calibrated", "built", "solved")
 
@@ -41,7 +41,7 @@ def check_base(model: pyo.Block, sam: pd.DataFrame, structure: Structure, *, tol
         raise CalibrationError(f"{file or 'SAM'}: the calibrated base does not satisfy the model (worst "
                                f"relative residual {worst:.3g} > {tol:g}):\n" + format_residuals(table))
     rebuilt = net_flows(sam_from_model(model, structure)).reindex(index=sam.index, columns=sam.columns)
-    scale = max(1.0, float(np.abs(sam.to_numpy()).max()))
+    scale = float(np.abs(sam.to_numpy()).max()) or 1.0  # the SAM's own units: no floor of 1
     gap = (rebuilt.fillna(0.0) - sam).abs()
     if float(gap.to_numpy().max()) > tol * scale:
         cells = gap.stack().sort_values(ascending=False).head(5)
@@ -113,7 +113,6 @@ class Simulation:
 
     def _load_workbook(self) -> None:
         from lewie.sam.workbook import calibrate_workbook, read_dashboard, read_workbook
-        from .scenario import canonical_labels, scenario_error
         sc = self.scenario
         from lewie.sam.workbook_names import resolve_names
         wb = read_workbook(sc.workbook, index=sc.workbook_index)
@@ -201,7 +200,6 @@ class Simulation:
     def solve(self, variants: list[str] | None = None) -> "Simulation":
         """Solve each variant (default: all, in file order) from the base and verify its solution."""
         self._require("built", "solve")
-        from lewie.solvers import get_backend
         backend = get_backend(self.solver)
         names = list(self.shocks) if variants is None else variants
         for v in names:
@@ -228,35 +226,6 @@ class Simulation:
             self.solve_info[v] = info
         self.stage = "solved"
         return self
-
-    def report(self) -> xr.Dataset:
-        """The solutions in the results layout of `lewie.run` (dims variant, draw, state, ...), with
-        one draw: draw 0, the point estimates."""
-        self._require("solved", "report results")
-        from .sampling import entry_keys, point_values
-        sc = self.scenario
-        variants = list(self.solutions)
-        infos = [self.solve_info[v] for v in variants]
-        attrs = {**base_attrs(self), "solver": infos[0]["solver"] if infos else self.solver,
-                 "solver_iterations": int(sum(i["iterations"] for i in infos)),
-                 "max_relative_residual": float(max((i["max_relative_residual"] for i in infos), default=0.0))}
-        ds = to_dataset(self.structure, self.states["base"], self.solutions, attrs)
-        for name in list(ds.data_vars):
-            if "state" in ds[name].dims:
-                ds[name] = ds[name].expand_dims(draw=[0], axis=1)
-        ds["draw"].attrs = {"long_name": "Monte Carlo draw (0: the point estimates)"}
-        variant_map = {v: sc.variant_map()[v] for v in variants}
-        ds = add_variant_info(ds, self.effects, variant_map)
-        one = (len(variants), 1)
-        ds = add_solver_info(ds, np.full(one, "converged"), np.full(one, ""),
-                             np.array([[i["iterations"]] for i in infos], dtype=np.int64).reshape(one),
-                             np.array([[i["max_relative_residual"]] for i in infos]).reshape(one),
-                             dims=("variant", "draw"))
-        keys = entry_keys(self.calibration)
-        ds = add_parameter_values(ds, keys, point_values(self.calibration, keys)[None])
-        ds["draw_note"] = ("draw", [""])
-        ds["pyomo_verified"] = ("draw", [True])
-        return ds
 
 
 def _gams_dashboard(sc: Scenario, file, workbook):
@@ -331,31 +300,3 @@ def _sha256(path) -> str:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return ""
-
-
-def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: list[str] | None = None,
-        draws: int | None = None, seed: int | None = None, chunk: int | None = None,
-        draws_file: str | Path | None = None) -> xr.Dataset:
-    """Load, validate, calibrate (checking the base), build, solve every variant of every draw and report.
-
-    Draws 0..N are solved (``draws``: N, default the scenario's ``[montecarlo] draws``; draw 0 is the
-    point estimates), ``chunk`` draws at a time; ``seed`` overrides the scenario's; ``draws_file``
-    supplies the draws (see `lewie.sampling.read_draws`). The Dataset has dims ``variant`` (the
-    scenario's variants in file order; one variant 'all' when the scenario has no [variants]), the
-    sweep dims (settings given as lists), ``draw`` (always, 0..N), ``state`` and the model's sets;
-    ``status`` and ``reason`` say how each solve went (see `lewie.montecarlo`). With only the point
-    estimates (N = 0) and no sweeps, a solve that fails raises `SolveError`.
-
-    ``solver="newton"`` (default) solves everything with the batched native solver; another backend
-    (``"ipopt"``) solves the point estimates only, variant by variant through the Pyomo model.
-    """
-    if solver == "newton":
-        from .montecarlo import run_draws
-        return run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants)
-    sim = Simulation(scenario, solver=solver)
-    sc = sim.scenario
-    if (draws or (draws is None and sc.montecarlo.draws)) or draws_file or sc.montecarlo.draws_file or sc.sweeps:
-        raise InputError(f"Monte Carlo draws and sweeps are solved by the batched native solver; solver "
-                         f"'{solver}' solves the point estimates only (give draws = 0 and no list settings, or "
-                         "use solver = 'newton')", file=sc.source)
-    return sim.load().validate().calibrate().build().solve(variants).report()

@@ -8,36 +8,21 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from . import registry
 from .model import VARIABLES
 from .structure import Structure
 
-CURRENCY = "SAM currency"
+CURRENCY = registry.CURRENCY
 
-# output variable -> (model component, dims, long name, units)
-OUTPUTS = {
-    "income": ("income", ("household",), "nominal income", CURRENCY),
-    "real_income": ("real_income", ("household",), "real income (income deflated by the CPI)", f"{CURRENCY} at base prices"),
-    "cpi": ("cpi", ("household",), "consumer price index of the household group", "index (base = 1)"),
-    "exogenous_income": ("exogenous_income", ("household",), "exogenous income (transfers in, remittances)", CURRENCY),
-    "savings": ("savings", ("household",), "savings", CURRENCY),
-    "transfers_out": ("transfers_out", ("household",), "transfers paid outside the local economy", CURRENCY),
-    "outside_spending": ("outside_spending", ("household",), "spending outside the local economy", CURRENCY),
-    "production": ("production", ("good", "household"), "output of the activity", f"{CURRENCY} at base prices"),
-    "value_added": ("value_added", ("good", "household"), "value added of the activity (quantity)", f"{CURRENCY} at base prices"),
-    "value_added_price": ("price_value_added", ("good", "household"), "value-added price", "index"),
-    "factor_demand": ("factor_demand", ("good", "factor", "household"), "factor demand of the activity", f"{CURRENCY} at base prices"),
-    "intermediate_demand": ("intermediate_demand", ("good", "input_good", "household"), "intermediate demand of the activity for a good", f"{CURRENCY} at base prices"),
-    "consumption": ("consumption", ("good", "household"), "consumption", f"{CURRENCY} at base prices"),
-    "household_price": ("price_household", ("good", "household"), "price faced by the household group", "index (base = 1)"),
-    "rent": ("rent", ("good", "factor", "household"), "rent of an activity-specific fixed factor", "index (base = 1)"),
-    "factor_supply": ("labour_supply", ("factor", "household"), "factor (labour) supply of the household group", f"{CURRENCY} at base prices"),
-    "marketed_surplus": ("household_surplus", ("good", "household"), "marketed surplus (output − own use − consumption)", f"{CURRENCY} at base prices"),
-    "village_marketed_surplus": ("village_surplus", ("good", "village"), "marketed surplus of the village", f"{CURRENCY} at base prices"),
-    "factor_marketed_surplus": ("household_factor_surplus", ("factor", "household"), "factor marketed surplus of the household group", f"{CURRENCY} at base prices"),
-    # stored so the SAM of any state can be rebuilt from the results alone (`lewie.sam_export`)
-    "in_kind": ("in_kind", ("good", "household"), "goods received in kind (resold share included)", f"{CURRENCY} at base prices"),
-    "exogenous_demand": ("exogenous_demand", ("good", "village"), "exogenous local demand (procurement, resold goods)", f"{CURRENCY} at base prices"),
-}
+# the order of the model's outputs in results Datasets; what each is comes from the registry
+_ORDER = ("income", "real_income", "cpi", "exogenous_income", "savings", "transfers_out", "outside_spending",
+          "production", "value_added", "value_added_price", "factor_demand", "intermediate_demand", "consumption",
+          "household_price", "rent", "factor_supply", "marketed_surplus", "village_marketed_surplus",
+          "factor_marketed_surplus", "in_kind", "exogenous_demand")
+_BY_OUTPUT = {e.output: e for e in registry.ENTRIES if e.output}
+# output variable -> (model component, dims, long name, units), from the registry (`lewie.registry`)
+OUTPUTS = {o: (_BY_OUTPUT[o].name, _BY_OUTPUT[o].dims, _BY_OUTPUT[o].long_name, _BY_OUTPUT[o].units)
+           for o in _ORDER + tuple(o for o in _BY_OUTPUT if o not in _ORDER)}
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
                      "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus"}
 
@@ -57,59 +42,15 @@ def _coords(s: Structure) -> dict:
             "village": list(s.villages), "input_good": list(s.goods)}
 
 
-def _state_arrays(s: Structure, snaps: list[dict]) -> dict[str, tuple]:
-    """Output variables of a list of snapshots: name -> (dims, array with a leading snapshot axis, attrs)."""
-    coords = _coords(s)
-    out = {}
-    for out_name, (comp, dims, long_name, units) in OUTPUTS.items():
-        shape = (len(snaps),) + tuple(len(coords[d]) for d in dims)
-        arr = np.full(shape, 0.0 if out_name in _ZERO_WHEN_ABSENT else np.nan)
-        pos = [{lab: i for i, lab in enumerate(coords[d])} for d in dims]
-        for si, snap in enumerate(snaps):
-            for key, val in snap[comp].items():
-                key = key if isinstance(key, tuple) else (key,)
-                arr[(si,) + tuple(p[k] for p, k in zip(pos, key))] = val
-        out[out_name] = (dims, arr, {"long_name": long_name, "units": units})
-    # prices and wages by village: what a household of that village pays or earns
-    price = np.full((len(snaps), len(s.goods), len(s.villages)), np.nan)
-    wage = np.full((len(snaps), len(s.factors), len(s.villages)), np.nan)
-    for si, snap in enumerate(snaps):
-        ph = snap["price_household"]
-        for vi, v in enumerate(s.villages):
-            h0 = s.members(v)[0] if s.members(v) else None
-            for gi, g in enumerate(s.goods):
-                if h0 is not None:
-                    price[si, gi, vi] = ph[g, h0]
-            for fi, f in enumerate(s.factors):
-                if f in s.tradable_factors:
-                    wage[si, fi, vi] = snap["wages"][f, v]
-    out["price"] = (("good", "village"), price, {"long_name": "market price", "units": "index (base = 1)"})
-    out["wage"] = (("factor", "village"), wage, {"long_name": "wage of a tradable factor", "units": "index (base = 1)"})
-    return out
-
-
-def to_dataset(s: Structure, base: dict, solutions: dict[str, dict], attrs: dict) -> xr.Dataset:
-    """Assemble the base and each variant's solution into a Dataset with dims ``variant`` (the
-    variants, in order) and ``state`` (base, simulated); the base is the same for every variant."""
-    variants = list(solutions)
-    data_vars = {}
-    for name, (dims, arr, a) in _state_arrays(s, [base] + [solutions[v] for v in variants]).items():
-        b = np.broadcast_to(arr[:1], (len(variants),) + arr.shape[1:])
-        data_vars[name] = (("variant", "state") + dims, np.stack([b, arr[1:]], axis=1), a)
-    ds = xr.Dataset(data_vars, coords={**_coords(s), "variant": variants, "state": ["base", "simulated"]})
-    ds.attrs.update(attrs)
-    return _set_metadata(ds, s)
-
-
 def _set_metadata(ds: xr.Dataset, s: Structure) -> xr.Dataset:
     """Coordinates and maps every results Dataset carries: villages of households, market levels."""
     ds = ds.assign_coords(household_village=("household", [s.village_of[h] for h in s.households]))
     ds["variant"].attrs = {"long_name": "programme variant (a named set of interventions)"}
     ds["household_village"].attrs = {"long_name": "village of the household group"}
     ds["market_level"] = ("good", [s.market_level[g] for g in s.goods])
-    ds["market_level"].attrs = {"long_name": "market level at which the good clears"}
+    ds["market_level"].attrs = registry.attrs("market_level")
     ds["factor_market_level"] = ("factor", [s.market_level.get(f, "fixed") for f in s.factors])
-    ds["factor_market_level"].attrs = {"long_name": "market level of a tradable factor, or 'fixed'"}
+    ds["factor_market_level"].attrs = registry.attrs("factor_market_level")
     from .provenance import apply_currency
     return apply_currency(ds)
 
@@ -149,7 +90,7 @@ class OutputMap:
                     src.append(ph[g, members[0]])
                     dst.append(gi * V + vi)
         self.items.append(("price", ("good", "village"), (G, V), np.nan, "x", np.array(src, dtype=np.int64),
-                           np.array(dst, dtype=np.int64), {"long_name": "market price", "units": "index (base = 1)"}))
+                           np.array(dst, dtype=np.int64), registry.attrs("price")))
         wv = system.var_positions(model.wage_village)
         wz = system.var_positions(model.wage_zone)
         ww = system.param_positions(model.world_wage)
@@ -164,7 +105,7 @@ class OutputMap:
                     xs.append(wz[f]), xd.append(fi * V + vi)
                 else:
                     ps.append(ww[f]), pd_.append(fi * V + vi)
-        wage_attrs = {"long_name": "wage of a tradable factor", "units": "index (base = 1)"}
+        wage_attrs = registry.attrs("wage")
         self.items.append(("wage", ("factor", "village"), (F, V), np.nan, "x", np.array(xs, dtype=np.int64),
                            np.array(xd, dtype=np.int64), wage_attrs))
         self.items.append(("wage", ("factor", "village"), (F, V), None, "p", np.array(ps, dtype=np.int64),
@@ -242,16 +183,15 @@ def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]],
     ds = ds.assign_coords(intervention=("intervention", names))
     ds["intervention"].attrs = {"long_name": "intervention (scenario name, or its kind)"}
     ds["intervention_kind"] = ("intervention", [e.kind for e in effects])
-    ds["intervention_kind"].attrs = {"long_name": "kind of intervention"}
+    ds["intervention_kind"].attrs = registry.attrs("intervention_kind")
     ds["intervention_cost"] = icost_da
-    ds["intervention_cost"].attrs = {"long_name": "cost of the intervention", "units": CURRENCY}
+    ds["intervention_cost"].attrs = registry.attrs("intervention_cost")
     ds["includes"] = (("variant", "intervention"), includes)
-    ds["includes"].attrs = {"long_name": "the variant includes the intervention"}
+    ds["includes"].attrs = registry.attrs("includes")
     ds["cost"] = cost_da
-    ds["cost"].attrs = {"long_name": "cost of the variant's interventions (the multipliers' denominator)",
-                        "units": CURRENCY}
+    ds["cost"].attrs = registry.attrs("cost")
     ds["beneficiary"] = (("variant", "household"), benef)
-    ds["beneficiary"].attrs = {"long_name": "the household group receives something directly"}
+    ds["beneficiary"].attrs = registry.attrs("beneficiary")
     from .provenance import apply_currency
     return apply_currency(ds)
 
@@ -263,14 +203,13 @@ def add_solver_info(ds: xr.Dataset, status: np.ndarray, reason: np.ndarray, iter
     ``max_relative_residual`` (of the verified solution; NaN when failed), each over ``dims``
     (variant, sweeps, draw)."""
     ds["status"] = (dims, np.asarray(status, dtype=object).astype(str))
-    ds["status"].attrs = {"long_name": "outcome of the solve: converged, or failed: <what failed>"}
+    ds["status"].attrs = registry.attrs("status")
     ds["reason"] = (dims, np.asarray(reason, dtype=object).astype(str))
-    ds["reason"].attrs = {"long_name": "why the solve failed (when converged: '' or how it was accepted)"}
+    ds["reason"].attrs = registry.attrs("reason")
     ds["solver_iterations"] = (dims, np.asarray(iterations, dtype=np.int64))
-    ds["solver_iterations"].attrs = {"long_name": "solver iterations"}
+    ds["solver_iterations"].attrs = registry.attrs("solver_iterations")
     ds["max_relative_residual"] = (dims, np.asarray(residual, dtype=float))
-    ds["max_relative_residual"].attrs = {"long_name": "worst relative residual of the verified solution",
-                                         "units": "1"}
+    ds["max_relative_residual"].attrs = registry.attrs("max_relative_residual")
     return ds
 
 
@@ -284,8 +223,7 @@ def add_parameter_values(ds: xr.Dataset, keys: list[tuple], values: np.ndarray) 
         ds = ds.assign_coords({f"entry_{lab}": ("entry", [k[n] for k in keys])})
     ds["entry"].attrs = {"long_name": "drawn parameter entry: parameter|good|good2|factor|household"}
     ds["parameter_value"] = (("draw", "entry"), np.asarray(values, dtype=float).reshape(ds.sizes["draw"], len(keys)))
-    ds["parameter_value"].attrs = {"long_name": "value of the drawn parameter in the draw (calibration input)",
-                                   "units": "1"}
+    ds["parameter_value"].attrs = registry.attrs("parameter_value")
     return ds
 
 
@@ -303,7 +241,7 @@ def wage_snapshot(model: pyo.Block, s: Structure) -> dict:
     return out
 
 
-__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "to_dataset", "add_variant_info", "add_solver_info",
+__all__ = ["OUTPUTS", "VARIABLES", "snapshot", "add_variant_info", "add_solver_info",
            "add_parameter_values", "draws_dataset", "OutputMap", "wage_snapshot"]
 
 

@@ -26,9 +26,12 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from . import registry
+
 STATISTICS = ("mean", "std", "p05", "p50", "p95", "mcse")
 CONVERGED = "converged"
-_BOOKKEEPING = {"status", "reason", "solver_iterations", "max_relative_residual", "pyomo_verified", "draw_note"}
+# how each solve went (the registry's "run" variables: status, status_code, reason, ...) and draw notes
+_BOOKKEEPING = {n for n, e in registry.RESULTS.items() if e.role == "run"} | {"draw_note"}
 
 
 def describe(da: xr.DataArray, dim: str = "draw") -> xr.DataArray:

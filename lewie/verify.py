@@ -1,54 +1,50 @@
-"""Independent verification of a solution: every Pyomo constraint evaluated by Pyomo itself."""
+"""Independent verification of a solution: every Pyomo constraint evaluated by Pyomo itself, each
+relative to its magnitude (the one residual measure, `lewie.solvers.residuals`).
+
+The residuals are Pyomo's own values of the declared constraints; the magnitudes (the scale of each
+equation) come from the magnitude plan of the model's compiled system, derived once per model.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr import numeric_expr as ne
+
+from lewie.solvers.compile import CompiledSystem, compile_model
+from lewie.solvers.residuals import BASE_TOL, SOLUTION_TOL, measure_for, relative
 
 from .errors import SolveError
+from .registry import INDEX_DIMS, constraint_labels
 
-# the dims of each index set of the model, so reports name households, goods, factors, villages
-INDEX_DIMS = {
-    "goods_h": ("good", "household"), "activities": ("good", "household"),
-    "factor_uses": ("good", "factor", "household"), "fixed_uses": ("good", "factor", "household"),
-    "budget_uses": ("good", "factor", "household"), "input_uses": ("good", "input", "household"),
-    "consumption_pairs": ("good", "household"), "labour_pairs": ("factor", "household"),
-    "households": ("household",), "goods": ("good",), "tradable_factors": ("factor",),
-    "zone_goods": ("good",), "zone_factors": ("factor",), "village_goods_v": ("good", "village"),
-    "village_factors_v": ("factor", "village"), "goods_v": ("good", "village"),
-    "tradable_h": ("factor", "household"), "tradable_v": ("factor", "village"),
-}
+__all__ = ["residual_table", "format_residuals", "verify", "verify_batch", "INDEX_DIMS", "BASE_TOL",
+           "SOLUTION_TOL"]
+
+_labels = constraint_labels  # the name earlier code used
 
 
-def _labels(con) -> str:
-    comp = con.parent_component()
-    idx = con.index()
-    if idx is None:
-        return ""
-    idx = idx if isinstance(idx, tuple) else (idx,)
-    dims = INDEX_DIMS.get(comp.index_set().name, tuple(f"i{k}" for k in range(len(idx))))
-    return ", ".join(f"{d}={v}" for d, v in zip(dims, idx))
+def _system(model, system=None):
+    return system if system is not None else compile_model(model)
 
 
-def _scale(con) -> float:
-    body = con.body
-    terms = body.args if isinstance(body, ne.SumExpression) else (body,)
-    upper = abs(pyo.value(con.upper)) if con.upper is not None else 0.0
-    return max(1.0, upper, *(abs(pyo.value(t)) for t in terms))
-
-
-def residual_table(model: pyo.Block) -> pd.DataFrame:
-    """Residual of every active constraint, with its labels and its scale, worst first."""
+def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
+    """Residual of every active constraint (Pyomo's evaluation), with its labels, its scale (the
+    equation's magnitude at the model's current values) and its relative residual, worst first.
+    ``system``: the model's compiled system (default: compiled, or taken from the cache)."""
+    s = _system(model, system)
+    cons = list(model.component_data_objects(pyo.Constraint, active=True, descend_into=True))
+    if len(cons) != s.m or any(a is not b for a, b in zip(cons, s.constraints)):
+        s = CompiledSystem(model)  # the model changed since it was compiled
+    _, M = measure_for(s).evaluate(s.get_x(), s.get_p())
     rows = []
-    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+    for con in cons:
         try:
             res = pyo.value(con.body) - pyo.value(con.upper)
-            scale = _scale(con)
-        except (ValueError, ZeroDivisionError, OverflowError) as exc:
-            res, scale = float("nan"), 1.0
-        rows.append((con.parent_component().name, _labels(con), res, scale))
-    df = pd.DataFrame(rows, columns=["equation", "labels", "residual", "scale"])
-    df["relative"] = (df["residual"].abs() / df["scale"]).fillna(float("inf"))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            res = float("nan")
+        rows.append((con.parent_component().name, constraint_labels(con), res))
+    df = pd.DataFrame(rows, columns=["equation", "labels", "residual"])
+    df["scale"] = M[0]
+    df["relative"] = relative(df["residual"].to_numpy(dtype=float), M[0])
     return df.sort_values("relative", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -59,11 +55,48 @@ def format_residuals(table: pd.DataFrame, n: int = 8) -> str:
     return "\n".join(lines)
 
 
-def verify(model: pyo.Block, *, tol: float = 1e-8, what: str = "solution") -> pd.DataFrame:
+def verify(model: pyo.Block, *, tol: float = SOLUTION_TOL, what: str = "solution", system=None) -> pd.DataFrame:
     """Raise SolveError naming the worst equations unless every relative residual is ≤ tol."""
-    table = residual_table(model)
+    table = residual_table(model, system)
     worst = table["relative"].iloc[0] if len(table) else 0.0
     if not worst <= tol:
         raise SolveError(f"{what} does not satisfy the model: worst relative residual {worst:.3g} > {tol:g}\n"
                          + format_residuals(table), report=table)
     return table
+
+
+def verify_batch(model, system, result, P: np.ndarray, *, sample: int = 8,
+                 tol: float = SOLUTION_TOL, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Pyomo's own check of batch solutions: member 0 and ``sample`` random converged members.
+
+    Each checked member's solution and parameters are loaded into ``model`` and every constraint is
+    evaluated by Pyomo (`verify`, relative residual ≤ ``tol``), which raises
+    `lewie.errors.SolveError` with the labelled residual table if one fails. The model's variable and
+    parameter values are restored afterwards. Every member was already checked on all equations by
+    the compiled residual inside `lewie.solvers.batch.solve_batch` (its ``max_residual``); this is the independent check
+    that the compiled tape and Pyomo agree at the solutions. Returns member and worst residual.
+    """
+    P = np.asarray(P, dtype=float).reshape(-1, system.k)
+    ok = np.flatnonzero(result.ok)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    chosen = [int(ok[0])] if ok.size else []
+    rest = ok[1:]
+    if rest.size and sample > 0:
+        chosen += sorted(int(b) for b in rng.choice(rest, size=min(sample, rest.size), replace=False))
+    x_saved, p_saved = system.get_x(), system.get_p()
+    rows = []
+    try:
+        for b in chosen:
+            system.set_p(P[b])
+            system.set_x(result.x[b])
+            table = verify(model, tol=tol, system=system, what=f"batch member {b} (draw {b // _shocks(result)}, "
+                                                f"shock {b % _shocks(result)})")
+            rows.append((b, float(table["relative"].iloc[0]) if len(table) else 0.0))
+    finally:
+        system.set_p(p_saved)
+        system.set_x(x_saved)
+    return pd.DataFrame(rows, columns=["member", "max_relative_residual"])
+
+
+def _shocks(result) -> int:
+    return result.shape[1] if result.shape is not None and len(result.shape) == 2 else 1

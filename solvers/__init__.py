@@ -9,7 +9,7 @@ import importlib
 
 from lewie.errors import InputError, unknown_label
 
-from .base import Backend, BackendInfo, SolveResult, SolverStatus
+from .base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
 from .newton import NewtonBackend
 
 DEFAULT = "newton"
@@ -50,5 +50,5 @@ def get_backend(name: str = DEFAULT) -> Backend:
     return cls()
 
 
-__all__ = ["Backend", "BackendInfo", "SolveResult", "SolverStatus", "NewtonBackend", "registry",
+__all__ = ["Backend", "BackendInfo", "BatchResult", "SolveResult", "SolverStatus", "NewtonBackend", "registry",
            "get_backend", "DEFAULT"]

@@ -22,9 +22,9 @@ The algorithm (see `lewie.solvers.structure` for the split of the system):
 4. Continuation: members that still fail are stepped in from their draw's base (P_base → P in 4,
    then 16 equal steps), each step warm-started from the last.
 5. Verification: every member's full residual (all equations, compiled from the Pyomo constraints)
-   is evaluated at the end and scaled equation by equation as `residual_scale` does; a member is
+   is evaluated at the end, each equation relative to its magnitude (`lewie.solvers.residuals`); a member is
    CONVERGED only if its worst scaled residual is ≤ ``verify_tol`` and no positive core variable
-   collapsed to 0, else NOT_VERIFIED. `verify_batch` adds Pyomo's own evaluation of the
+   collapsed to 0, else NOT_VERIFIED. `lewie.verify.verify_batch` adds Pyomo's own evaluation of the
    constraints for member 0 and a random sample (Pyomo costs ~40 ms a member on the benchmark
    economy, 200× a batched solve, so it checks a sample; the compiled residual checks every member).
 
@@ -33,69 +33,19 @@ Work is done in chunks of draws, so memory stays bounded whatever D is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
-from .base import SolverStatus
+from lewie.registry import constraint_labels
+
+from .base import BatchResult, SolverStatus, _is
 from .compile import CompiledSystem
-from .structure import Explicit
-
-
-@dataclass
-class BatchResult:
-    """Solutions and per-member outcome of a batched solve (members flattened: b = d·S + s)."""
-
-    x: np.ndarray  # (B, n)
-    status: np.ndarray  # (B,) of SolverStatus
-    iterations: np.ndarray  # (B,)
-    max_residual: np.ndarray  # (B,) scaled infinity norm of the full residual at x
-    message: np.ndarray  # (B,) of str
-    shape: tuple[int, ...] | None = None  # (D, S) for draws × shocks, None when flat
-    details: dict = field(default_factory=dict)  # timings, Jacobian refreshes, continuation counts
-
-    @property
-    def ok(self) -> np.ndarray:
-        return _is(self.status, SolverStatus.CONVERGED)
-
-    def failures(self) -> pd.DataFrame:
-        """One row per member that is not CONVERGED: member, draw, shock, status, message."""
-        bad = np.flatnonzero(~self.ok)
-        S = self.shape[1] if self.shape is not None and len(self.shape) == 2 else 1
-        return pd.DataFrame({"member": bad, "draw": bad // S, "shock": bad % S,
-                             "status": [self.status[b].value for b in bad],
-                             "max_residual": self.max_residual[bad],
-                             "message": [self.message[b] for b in bad]})
-
-
-def scale_from_jacobian(system: CompiledSystem, XT: np.ndarray, JT: np.ndarray) -> np.ndarray:
-    """Scale of each equation at each point: max(1, max_j |∂F_i/∂x_j · x_j|), shape (m, B).
-
-    The same scale as `lewie.solvers.newton.residual_scale`, for a batch in (·, B) layout.
-    """
-    vals = np.abs(JT * XT[system.jac_cols])
-    scale = np.ones((system.m, JT.shape[1]))
-    order = np.argsort(system.jac_rows, kind="stable")
-    rows = system.jac_rows[order]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    with np.errstate(invalid="ignore"):
-        red = np.maximum.reduceat(vals[order], starts, axis=0)
-    scale[rows[starts]] = np.maximum(1.0, np.where(np.isfinite(red), red, 1.0))
-    return scale
+from .residuals import SOLUTION_TOL, STALL_TOL, STOP_TOL, measure_for, relative, stopping_scale, worst as worst_of
+from .structure import Explicit, explicit_for
 
 
 COLLAPSE = 1e-9  # a positive core variable below this fraction of its base value has collapsed
 SINGULAR = "the reduced Jacobian is singular: the solution is not locally unique"
-
-
-def explicit_for(system: CompiledSystem) -> Explicit:
-    """The core/explicit split of a compiled system, computed once at its current point and cached."""
-    ex = getattr(system, "_lewie_explicit", None)
-    if ex is None:
-        ex = Explicit.build(system)
-        system._lewie_explicit = ex
-    return ex
 
 
 def _inverse(S: np.ndarray) -> np.ndarray:
@@ -115,11 +65,6 @@ def _inverse(S: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(out).all(axis=(1, 2))
     out[bad] = np.nan
     return out
-
-
-def _is(status: np.ndarray, value: SolverStatus) -> np.ndarray:
-    """Elementwise ``status is value`` (numpy's == would compare the enum as a plain string)."""
-    return np.fromiter((s is value for s in status), dtype=bool, count=len(status))
 
 
 def _statuses(n: int, value: SolverStatus) -> np.ndarray:
@@ -246,13 +191,10 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
             refresh(rej[~tried_fresh[rej]])
             t[halve] *= 0.5
             for r in halve[t[halve] < 2.0 ** -max_halvings]:
-                b = active[r]
-                status[b] = SolverStatus.DIVERGED
-                message[b] = "line search found no decrease of the residual"
+                _stalled(status, message, active[r], ginf)
                 pending[r] = False
         for r in np.flatnonzero(pending):
-            status[active[r]] = SolverStatus.DIVERGED
-            message[active[r]] = "line search found no decrease of the residual"
+            _stalled(status, message, active[r], ginf)
         moved = _is(status[active], SolverStatus.ITERATION_LIMIT)
         iters[active] = it + 1
         active = active[moved]
@@ -260,6 +202,17 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
     for b in np.flatnonzero(_is(status, SolverStatus.ITERATION_LIMIT)):
         message[b] = f"no convergence in {max_iter} iterations"
     return status, iters, message, counts
+
+
+def _stalled(status, message, b, ginf) -> None:
+    """No step decreases member b's residual: converged if it is at the rounding level of its
+    equations (`lewie.solvers.residuals.STALL_TOL`), else diverged."""
+    if ginf[b] <= STALL_TOL:
+        status[b] = SolverStatus.CONVERGED
+        message[b] = f"converged to the rounding level of its equations ({ginf[b]:.2g})"
+    else:
+        status[b] = SolverStatus.DIVERGED
+        message[b] = "line search found no decrease of the residual"
 
 
 def _refresh(ex: Explicit, st: _Members, members: np.ndarray, counts: dict) -> None:
@@ -282,7 +235,7 @@ def _nonfinite_message(ex: Explicit, XT, PT, b, where: str) -> str:
 
 
 def solve_batch(system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray, *,
-                tol: float = 1e-12, verify_tol: float = 1e-8, max_iter: int = 40,
+                tol: float = STOP_TOL, verify_tol: float = SOLUTION_TOL, max_iter: int = 40,
                 refresh_ratio: float = 0.2, continuation: tuple[int, ...] = (4, 16),
                 chunk: int = 128, explicit: Explicit | None = None) -> BatchResult:
     """Solve every member of a draws × shocks batch by reduced-space Newton (see module docstring).
@@ -326,10 +279,11 @@ def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_
     system, part = ex.system, ex.part
     Dc, S, _ = P.shape
     XbT, PbT = Xb.T.copy(), Pb.T.copy()
-    # each draw's base: its Jacobian (for the scale of each equation) and its reduced Jacobian
+    # each draw's base: the magnitude of each equation (the scale of the stopping rule, see
+    # `lewie.solvers.residuals`) and the reduced Jacobian
     Vb = system.run(system.new_values(XbT, PbT), system._full_plan)
     JbT = Vb[system.jac_nodes]
-    scale_d = scale_from_jacobian(system, XbT, JbT)  # (m, Dc)
+    scale_d = stopping_scale(measure_for(system).evaluate_T(XbT, PbT)[1])  # (m, Dc)
     Sinv_d = _inverse(ex.schur(JbT))
     of = np.repeat(np.arange(Dc), S)  # draw of each member
     XT = XbT[:, of]
@@ -376,11 +330,10 @@ def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_
                 counts["continued_ok"] += 1
             else:
                 message[b] = f"{first_message[b]}; continuation in {n_steps} steps: {why[r]}"
-    # verify every member on the full system: all equations, scaled one by one
-    F = system.run(system.new_values(st.XT, st.PT), system._residual_plan)[system.residual_nodes]
-    with np.errstate(invalid="ignore"):
-        worst = np.abs(F / scale).max(axis=0, initial=0.0)
-    worst = np.where(np.isfinite(worst), worst, np.inf)
+    # verify every member on the full system: every equation's relative residual at the solution
+    F, M = measure_for(system).evaluate_T(st.XT, st.PT)
+    rel = relative(F, M)
+    worst = worst_of(rel, axis=0)
     # the degenerate equilibrium: an activity whose output (or a price) positive at the base collapsed
     core = part.core_vars
     base_core = XbT[core][:, of]
@@ -392,62 +345,21 @@ def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_
                       f"{XbT[j, of[b]]:g} to {st.XT[j, b]:g}")
     for b in np.flatnonzero(_is(status, SolverStatus.CONVERGED) & ~(worst <= verify_tol)):
         status[b] = SolverStatus.NOT_VERIFIED
-        i = int(np.nanargmax(np.abs(F[:, b] / scale[:, b])))
+        i = int(np.argmax(rel[:, b]))
         message[b] = (f"Newton converged but the full residual is {worst[b]:.3g} > {verify_tol:g} "
                       f"(worst: {system.constraints[i].name})")
     return st.XT.T.copy(), status, iters, worst, message, counts
 
 
-def residual_table(system: CompiledSystem, x: np.ndarray, p: np.ndarray, scale: np.ndarray | None = None
-                   ) -> pd.DataFrame:
+def residual_table(system: CompiledSystem, x: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     """Labelled residuals of one point from the compiled system, worst first (for batch reports).
 
-    Columns as `lewie.verify.residual_table`: equation, labels, residual, scale, relative.
+    Columns as `lewie.verify.residual_table`: equation, labels, residual, scale (the equation's
+    magnitude, `lewie.solvers.residuals`), relative.
     """
-    from lewie.verify import _labels
-    F = system.residual(x, p)[0]
-    if scale is None:
-        J = system.jacobian_values(x, p)
-        scale = scale_from_jacobian(system, np.asarray(x, dtype=float)[:, None], J.T)[:, 0]
+    F, M = measure_for(system).evaluate(x, p)
     df = pd.DataFrame({"equation": [c.parent_component().name for c in system.constraints],
-                       "labels": [_labels(c) for c in system.constraints], "residual": F, "scale": scale})
-    df["relative"] = (df["residual"].abs() / df["scale"]).fillna(np.inf)
+                       "labels": [constraint_labels(c) for c in system.constraints], "residual": F[0],
+                       "scale": M[0]})
+    df["relative"] = relative(F[0], M[0])
     return df.sort_values("relative", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def verify_batch(model, system: CompiledSystem, result: BatchResult, P: np.ndarray, *, sample: int = 8,
-                 tol: float = 1e-8, rng: np.random.Generator | None = None) -> pd.DataFrame:
-    """Pyomo's own check of batch solutions: member 0 and ``sample`` random converged members.
-
-    Each checked member's solution and parameters are loaded into ``model`` and every constraint is
-    evaluated by Pyomo (`lewie.verify.verify`, relative residual ≤ ``tol``), which raises
-    `lewie.errors.SolveError` with the labelled residual table if one fails. The model's variable and
-    parameter values are restored afterwards. Every member was already checked on all equations by
-    the compiled residual inside `solve_batch` (its ``max_residual``); this is the independent check
-    that the compiled tape and Pyomo agree at the solutions. Returns member and worst residual.
-    """
-    from lewie.verify import verify
-    P = np.asarray(P, dtype=float).reshape(-1, system.k)
-    ok = np.flatnonzero(result.ok)
-    rng = rng if rng is not None else np.random.default_rng(0)
-    chosen = [int(ok[0])] if ok.size else []
-    rest = ok[1:]
-    if rest.size and sample > 0:
-        chosen += sorted(int(b) for b in rng.choice(rest, size=min(sample, rest.size), replace=False))
-    x_saved, p_saved = system.get_x(), system.get_p()
-    rows = []
-    try:
-        for b in chosen:
-            system.set_p(P[b])
-            system.set_x(result.x[b])
-            table = verify(model, tol=tol, what=f"batch member {b} (draw {b // _shocks(result)}, "
-                                                f"shock {b % _shocks(result)})")
-            rows.append((b, float(table["relative"].iloc[0]) if len(table) else 0.0))
-    finally:
-        system.set_p(p_saved)
-        system.set_x(x_saved)
-    return pd.DataFrame(rows, columns=["member", "max_relative_residual"])
-
-
-def _shocks(result: BatchResult) -> int:
-    return result.shape[1] if result.shape is not None and len(result.shape) == 2 else 1

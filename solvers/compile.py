@@ -30,6 +30,8 @@ from pyomo.core.expr.relational_expr import EqualityExpression
 from pyomo.core.expr.calculus.derivatives import Modes, differentiate
 from pyomo.core.expr.visitor import identify_variables
 
+from .cache import DerivedCache
+
 _UNARY = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log10": np.log10, "sin": np.sin,
           "cos": np.cos, "tan": np.tan, "abs": np.abs}
 _LEAVES = ("x", "p", "c")
@@ -434,12 +436,16 @@ def _declared_lhs(con):
     return lhs or None
 
 
-def compile_model(model: pyo.Block, *, jacobian: bool = True) -> CompiledSystem:
-    """Compile (and cache on the model) the vectorised system of its active equality constraints."""
-    cached = getattr(model, "_lewie_compiled", None)
-    if cached is not None and (cached._has_jac or not jacobian):
-        return cached
-    system = CompiledSystem(model, jacobian=jacobian)
-    system._has_jac = jacobian
-    model._lewie_compiled = system
-    return system
+def _active_signature(model: pyo.Block) -> tuple:
+    """What a compiled tape depends on besides the expressions: which constraints are active."""
+    return tuple(id(c) for c in model.component_data_objects(pyo.Constraint, active=True, descend_into=True))
+
+
+COMPILED = DerivedCache("compiled tape of a Pyomo model", lambda model: CompiledSystem(model),
+                        signature=_active_signature)
+
+
+def compile_model(model: pyo.Block) -> CompiledSystem:
+    """The vectorised system of a model's active equality constraints, compiled once per model (and
+    again if its active constraints change; `COMPILED` is the cache)."""
+    return COMPILED.get(model)

@@ -177,7 +177,7 @@ class IpoptBackend(Backend):
     """IPOPT through Pyomo (`ipopt` executable, else `cyipopt`): a cross-check of the fast path."""
 
     name = "ipopt"
-    capabilities = ("square-system", "cross-check")
+    capabilities = ("square-system", "cross-check", "batched (member by member)")
 
     def __init__(self, **extra_options):
         #: further IPOPT options, e.g. linear_solver="mumps"; they override the defaults

@@ -18,24 +18,24 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .base import Backend, BackendInfo, SolveResult, SolverStatus
-from .batch import COLLAPSE, BatchResult, solve_batch
+from .base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
+from .batch import COLLAPSE, solve_batch
 from .compile import CompiledSystem, compile_model
+from .residuals import STALL_TOL, STOP_TOL, measure_for, stopping_scale
 
 __all__ = ["BatchResult", "NewtonBackend", "newton_batch", "residual_scale", "solve_batch",
            "solve_with_continuation"]
 
 
 def residual_scale(system: CompiledSystem, x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Scale of each equation: the largest |∂F_i/∂x_j · x_j| at a point, at least 1.
-
-    A residual is judged against its equation's scale, so an income equation in thousands and a
-    price equation near 1 are held to the same relative accuracy.
+    """Scale of each equation for the stopping rule: its magnitude at a point (the one residual
+    measure, `lewie.solvers.residuals`; an equation whose terms are all 0 there gets the smallest
+    positive magnitude). A residual is judged against its equation's magnitude, so an income
+    equation in thousands and a price equation near 1 are held to the same relative accuracy,
+    whatever the units of the SAM.
     """
-    vals = np.abs(system.jacobian_values(x, p)[0] * x[system.jac_cols])
-    scale = np.ones(system.m)
-    np.maximum.at(scale, system.jac_rows, vals)
-    return scale
+    M = measure_for(system).evaluate_T(np.asarray(x, dtype=float)[:, None], np.asarray(p, dtype=float)[:, None])[1]
+    return stopping_scale(M)[:, 0]
 
 
 def _block_jacobian(system: CompiledSystem, J: np.ndarray) -> sp.csc_matrix:
@@ -65,7 +65,7 @@ def _solve_linear(system: CompiledSystem, J: np.ndarray, F: np.ndarray):
 
 
 def newton_batch(system: CompiledSystem, X0: np.ndarray, P: np.ndarray, *, scale: np.ndarray,
-                 tol: float = 1e-10, max_iter: int = 50, chunk: int = 256) -> BatchResult:
+                 tol: float = STOP_TOL, max_iter: int = 50, chunk: int = 256) -> BatchResult:
     """Damped Newton on every member of the batch (rows of X0 and P)."""
     X = np.array(X0, dtype=float, copy=True)
     P = np.broadcast_to(np.asarray(P, dtype=float), (X.shape[0], system.k))
@@ -120,7 +120,10 @@ def _newton_chunk(system, X, P, scale, tol, max_iter, status, iters, worst, mess
                 break
             step[~accepted] *= 0.5
         for b in active[~accepted]:
-            status[b], message[b] = SolverStatus.DIVERGED, "line search found no decrease of the residual"
+            if norm[b] <= STALL_TOL:  # no decrease possible at the rounding level: converged
+                status[b], message[b] = SolverStatus.CONVERGED, "converged to the rounding level of its equations"
+            else:
+                status[b], message[b] = SolverStatus.DIVERGED, "line search found no decrease of the residual"
             iters[b] = it + 1
         active = active[accepted]
         iters[active] = it + 1
@@ -129,7 +132,7 @@ def _newton_chunk(system, X, P, scale, tol, max_iter, status, iters, worst, mess
 
 
 def solve_with_continuation(system: CompiledSystem, x_start: np.ndarray, p_start: np.ndarray,
-                            P_target: np.ndarray, *, scale: np.ndarray, tol: float = 1e-10,
+                            P_target: np.ndarray, *, scale: np.ndarray, tol: float = STOP_TOL,
                             max_iter: int = 50, steps: tuple[int, ...] = (4, 16, 64)) -> BatchResult:
     """Solve at P_target from x_start; members that fail are stepped in from p_start.
 
@@ -178,7 +181,7 @@ class NewtonBackend(Backend):
         import scipy
         return BackendInfo(cls.name, True, f"lewie native (scipy {scipy.__version__})", cls.capabilities)
 
-    def solve(self, model, *, tol: float = 1e-12, max_iter: int = 50) -> SolveResult:
+    def solve(self, model, *, tol: float = STOP_TOL, max_iter: int = 50) -> SolveResult:
         system = compile_model(model)
         x, p = system.get_x(), system.get_p()
         details: dict = {}
@@ -214,7 +217,8 @@ class NewtonBackend(Backend):
         return SolveResult(res.status[0], int(res.iterations[0]), float(res.max_residual[0]), message,
                            solver=self.name, details=details)
 
-    def solve_batch(self, system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray,
-                    **options) -> BatchResult:
-        """Draws × shocks at once; see `lewie.solvers.batch.solve_batch`."""
+    def solve_batch(self, system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray, *,
+                    model=None, **options) -> BatchResult:
+        """Draws × shocks at once, by batched reduced-space Newton (`lewie.solvers.batch.solve_batch`;
+        ``model`` is not needed)."""
         return solve_batch(system, X_base, P_base, P, **options)

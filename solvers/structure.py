@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .cache import DerivedCache
 from .compile import CompiledSystem, _LEAVES
 
 
@@ -374,3 +375,12 @@ class Explicit:
             S = d["S_sum"] @ stacked
         nc = self.part.n_core
         return np.ascontiguousarray(S.T).reshape(B, nc, nc)
+
+
+EXPLICIT = DerivedCache("core/explicit split of a compiled system", lambda system: Explicit.build(system))
+
+
+def explicit_for(system: CompiledSystem) -> Explicit:
+    """The core/explicit split of a compiled system, computed once (at the model's values when first
+    asked for, e.g. the calibrated base; `EXPLICIT` is the cache)."""
+    return EXPLICIT.get(system)

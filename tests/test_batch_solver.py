@@ -12,7 +12,8 @@ from lewie.draws import (ShareDraws, base_shares, check_bases, normalise, pertur
                          recalibrate)
 from lewie.errors import CalibrationError
 from lewie.solvers.base import SolverStatus
-from lewie.solvers.batch import explicit_for, residual_table, solve_batch, verify_batch
+from lewie.solvers.batch import explicit_for, residual_table, solve_batch
+from lewie.verify import verify_batch
 from lewie.solvers.compile import compile_model
 from lewie.solvers.newton import NewtonBackend, newton_batch, residual_scale
 

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = {"lesotho_cgp_springs": "Lesotho: Child Grants Programme and SPRINGS",  # studies go by scenario name
         "zambia_cgp": "Zambia: Child Grant Programme",
         "example_village": "Example village: cash transfer to eligible households"}
+pytestmark = pytest.mark.slow  # runs country scenarios (Lesotho, Zambia) end to end
 
 
 @pytest.fixture(scope="module")

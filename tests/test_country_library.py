@@ -105,6 +105,7 @@ def test_spec_numbers_need_a_provenance_comment(tmp_path):
 CASH = [r for r in multiplier_table.CASES if r.variant is not None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", CASH, ids=[r.case for r in CASH])
 def test_cash_variant_multiplier_is_plausible(row):
     """Cash spent in a local economy with locally supplied goods: 1 < real <= nominal < 3."""
@@ -124,6 +125,7 @@ def test_scenario_validates(path):
     assert sc.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=_ids(SCENARIOS))
 def test_scenario_reproduces_its_base_and_solves_every_variant(path):
     sc = lewie.load_scenario(path)

@@ -16,10 +16,12 @@ _spec = importlib.util.spec_from_file_location("golden_tool", ROOT / "tools" / "
 golden = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(golden)
 
-CASES = [(p, d) for p in golden.scenarios() for d in (0, golden.DRAWS)]
+CASES = [pytest.param(p, d, id=f"{p.stem}-{d}",
+                       marks=() if p.stem.startswith("example_") else pytest.mark.slow)  # country data: slow
+         for p in golden.scenarios() for d in (0, golden.DRAWS)]
 
 
-@pytest.mark.parametrize("path,draws", CASES, ids=[f"{p.stem}-{d}" for p, d in CASES])
+@pytest.mark.parametrize("path,draws", CASES)
 def test_results_equal_golden(path, draws):
     target = golden.golden_name(path, draws)
     assert target.exists(), f"no golden results for {path.name}: run tools/golden.py --update"

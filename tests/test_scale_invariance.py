@@ -79,9 +79,6 @@ def _aqua_scaled(tmp_path, s: float):
     return lewie.run(scenario_from_dict(data, source=AQUA), draws=0)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the unit-free residual of issue 13: at 1e6 the Pyomo verification "
-                   "rejects a correct solution (residual of eq_village_factor_surplus 7e-5 taken as relative); at "
-                   "1e-6 Newton's stopping rule stops at 1e-7 of the multipliers")
 @pytest.mark.parametrize("s", [1e-6, 1e6])
 def test_a_gams_workbook_in_millions_gives_the_same_multipliers(tmp_path, s):
     ref, ds = _aqua_scaled(tmp_path, 1.0), _aqua_scaled(tmp_path, s)

@@ -124,9 +124,15 @@ def test_sam_balances():
     assert eco.log == []  # nothing normalised, nothing GAMS would do differently
 
 
-@pytest.mark.skipif(not hasattr(lewie_sam, "check_sam"), reason="lewie.sam.check_sam not available yet")
 def test_sam_passes_the_lead_checker():
-    lewie_sam.check_sam(economy().sam)
+    report = lewie_sam.check_sam(economy().sam)
+    assert report.ok, report.format()
+    assert report.errors == []
+    # the checker does find problems: the same SAM with one cell changed fails it
+    sam = economy().sam.copy()
+    sam.iloc[0, 1] += 1.0
+    bad = lewie_sam.check_sam(sam)
+    assert not bad.ok and any(p.code == "unbalanced" for p in bad.errors), bad.format()
 
 
 def test_hand_computed_cells():

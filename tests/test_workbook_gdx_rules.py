@@ -110,13 +110,13 @@ def test_rule_the_index_sheet_is_selectable(tmp_path):
 
 
 def test_rule_index_sheet_from_the_scenario(tmp_path):
-    from lewie.pipeline import Simulation
+    import lewie
     from lewie.scenario import scenario_from_dict
     path = build(tmp_path, index="Index_div")
     sc = scenario_from_dict({"name": "t", "workbook": str(path), "workbook_index": "Index_div",
                              "villages": {"v": ["A", "B"]}, "markets": {"village": ["Labor"], "world": ["crop", "OUT"]},
                              "interventions": [{"kind": "cash_transfer", "households": ["A"], "amount": 1}]})
-    ds = Simulation(sc).load().validate().calibrate().build().solve().report()
+    ds = lewie.run(sc)
     assert ds.attrs["workbook_variables"].startswith("workbook variables read: household_count <- HHNum")
 
 

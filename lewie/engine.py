@@ -1,0 +1,140 @@
+"""The one engine of every run: variants × sweep points × draws (a point run is draw 0) through one
+path, `lewie.montecarlo.MonteCarlo`:
+
+    scenario → load, validate, calibrate, build (`lewie.pipeline.Simulation`, base checked)
+             → draws of the shares (`lewie.sampling`) → recalibration of each draw (`lewie.draws`)
+             → each variant's interventions combined once (`lewie.interventions.combine`) and applied
+               to each draw's own base parameters
+             → every member solved by the backend's `solve_batch` (`lewie.solvers`: native batched
+               Newton, or IPOPT member by member), each checked by the one residual measure
+               (`lewie.solvers.residuals`), a fixed sample re-checked by Pyomo (`lewie.verify`)
+             → one Dataset per chunk of draws (`lewie.results`), merged by `lewie.chunks.merge_draws`.
+
+`run` does it in memory; `run_to_folder` (what `lewie run` uses) keeps every chunk in a file of the
+format `lewie batch` writes as soon as it is solved, so an interrupted run keeps its finished
+chunks and ``resume=True`` computes only the missing ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from .batch import CHUNK_DIR, Chunk, chunk_is_done, merge_chunks, scenario_key, write_chunk
+from .errors import InputError
+from .montecarlo import MonteCarlo, run_draws
+from .scenario import Scenario
+
+
+def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: list[str] | None = None,
+        draws: int | None = None, seed: int | None = None, chunk: int | None = None,
+        draws_file: str | Path | None = None) -> xr.Dataset:
+    """Load, validate, calibrate (checking the base), build, solve every variant of every draw and report.
+
+    Draws 0..N are solved (``draws``: N, default the scenario's ``[montecarlo] draws``; draw 0 is the
+    point estimates), ``chunk`` draws at a time; ``seed`` overrides the scenario's; ``draws_file``
+    supplies the draws (see `lewie.sampling.read_draws`). The Dataset has dims ``variant`` (the
+    scenario's variants in file order; one variant 'all' when the scenario has no [variants]), the
+    sweep dims (settings given as lists), ``draw`` (always, 0..N), ``state`` and the model's sets;
+    ``status_code`` / ``status`` and ``reason`` say how each solve went (see `lewie.status`). With
+    only the point estimates (N = 0) and no sweeps, a solve that fails raises `SolveError`.
+
+    ``solver``: the backend (`lewie solvers`): ``"newton"`` (default, batched native) or ``"ipopt"``
+    (member by member, slowly); both go through the same path.
+    """
+    return run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants,
+                     solver=solver)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run was interrupted; every finished chunk of draws is on disk."""
+
+    def __init__(self, saved: int, total: int, folder: Path):
+        super().__init__(f"interrupted: {saved} of {total} chunks of draws are saved in {folder}; run the same "
+                         "command with --resume to compute only the missing ones")
+        self.saved, self.total, self.folder = saved, total, folder
+
+
+class ChunkStore:
+    """Chunk files of one run, in the format and layout of `lewie batch` (`lewie.batch.write_chunk`):
+    ``<folder>/.chunks/<stem>-<key>/draws-<first>-<last>.nc``. The key covers the scenario and its
+    data files (by content), the seed, N, the solver, the variants and the supplied draws, so a chunk
+    is never reused for other inputs."""
+
+    def __init__(self, folder: str | Path, stem: str, *, resume: bool = False, solver: str = "newton",
+                 variants: list[str] | None = None, draws_file=None):
+        self.folder, self.stem, self.resume = Path(folder), stem, resume
+        self.extra = {"solver": solver, "variants": variants,
+                      "draws_file": None if draws_file is None else str(draws_file)}
+        if isinstance(draws_file, pd.DataFrame):
+            raise InputError("chunk files need supplied draws in a file, not a table in memory")
+        self.chunks: list[Chunk] = []
+
+    def begin(self, mc: MonteCarlo, ranges: list[tuple[int, int]]) -> None:
+        sc = mc.scenario
+        blob = json.dumps({"scenario": scenario_key(sc, seed=sc.montecarlo.seed), **self.extra,
+                           "draws_file_sha256": _sha256(self.extra["draws_file"])}, sort_keys=True)
+        self.key = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        self.chunks = [Chunk(self.stem, self.key, a, b) for a, b in ranges]
+        self.dir = self.chunks[0].path(self.folder).parent
+        if not self.resume:
+            shutil.rmtree(self.dir, ignore_errors=True)  # a new run: start again
+
+    def done(self, first: int, last: int) -> bool:
+        return chunk_is_done(self._chunk(first, last), self.folder)
+
+    def save(self, ds: xr.Dataset, first: int, last: int) -> None:
+        write_chunk(ds, self._chunk(first, last), self.folder)
+
+    def merge(self) -> xr.Dataset:
+        return merge_chunks([c.path(self.folder) for c in self.chunks])
+
+    def saved(self) -> int:
+        return sum(chunk_is_done(c, self.folder) for c in self.chunks)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            (self.folder / CHUNK_DIR).rmdir()  # only when no other run keeps chunks there
+        except OSError:
+            pass
+
+    def _chunk(self, first: int, last: int) -> Chunk:
+        return next(c for c in self.chunks if (c.first, c.last) == (first, last))
+
+
+def _sha256(path) -> str:
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def run_to_folder(scenario: Scenario | str | Path, folder: str | Path, *, stem: str, resume: bool = False,
+                  keep_chunks: bool = False, solver: str = "newton", variants: list[str] | None = None,
+                  draws: int | None = None, seed: int | None = None, chunk: int | None = None,
+                  draws_file: str | Path | None = None) -> xr.Dataset:
+    """`run`, keeping each chunk of draws in a file under ``folder`` as soon as it is solved (the
+    chunk files of `lewie batch`); the results are the merged chunk files. Interrupted (Ctrl-C), it
+    raises `RunInterrupted` with the chunks saved; ``resume=True`` reuses them. The chunk files are
+    removed once merged unless ``keep_chunks``."""
+    store = ChunkStore(folder, stem, resume=resume, solver=solver, variants=variants, draws_file=draws_file)
+    try:
+        ds = run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants,
+                       solver=solver, store=store)
+    except KeyboardInterrupt:
+        if not store.chunks:
+            raise
+        raise RunInterrupted(store.saved(), len(store.chunks), store.dir) from None
+    if not keep_chunks:
+        store.remove()
+    return ds
+
+
+__all__ = ["run", "run_to_folder", "ChunkStore", "RunInterrupted"]

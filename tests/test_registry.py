@@ -1,0 +1,72 @@
+"""One registry (lewie.registry) of every variable and parameter: the model's declarations, the
+results metadata, the dims of exports and comparisons, the GAMS names and docs/registry.md come from it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+
+import lewie
+from lewie import registry
+from lewie.calibrate import GAMS_NAMES
+from lewie.model import PARAMETERS, VARIABLES
+from lewie.results import OUTPUTS
+
+REPO = Path(__file__).resolve().parents[1]
+LEAD = ("variant", "draw", "state")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {"point": lewie.run(REPO / "scenarios" / "example_village.toml"),
+            "draws": lewie.run(REPO / "scenarios" / "example_workbook.toml", draws=3)}
+
+
+@pytest.mark.parametrize("kind", ["point", "draws"])
+def test_every_results_variable_has_a_registry_entry_and_vice_versa(results, kind):
+    ds = results[kind]
+    assert set(ds.data_vars) == set(registry.RESULTS)
+    for name, da in ds.data_vars.items():
+        e = registry.RESULTS[name]
+        assert tuple(d for d in da.dims if d not in LEAD) == tuple(d for d in e.dims if d not in LEAD), name
+        assert da.attrs["long_name"] == e.long_name, name
+        assert da.attrs.get("units", "") == e.units, name
+        assert set(da.dims) <= set(registry.RESULT_DIMS), name
+
+
+def test_the_model_is_declared_from_the_registry():
+    sim = lewie.Simulation(REPO / "scenarios" / "example_village.toml").load().validate().calibrate().build()
+    m = sim.model
+    variables = {v.name for v in m.component_objects(pyo.Var)}
+    params = {p.name for p in m.component_objects(pyo.Param) if p.mutable}
+    assert variables == set(registry.VARIABLES) and params == set(registry.PARAMETERS)
+    for name, e in {**registry.VARIABLES, **registry.PARAMETERS}.items():
+        comp = m.find_component(name)
+        assert comp.doc == f"{e.long_name} [{e.gams}]", name
+        if e.index is not None:
+            assert comp.index_set().name == e.index, name
+            dimen = comp.index_set().dimen  # (unknown for an empty set)
+            assert not isinstance(dimen, int) or len(e.model_dims) == dimen, name
+    assert VARIABLES == {n: (e.long_name, e.units, e.gams) for n, e in registry.VARIABLES.items()}
+    assert PARAMETERS == {n: e.index for n, e in registry.PARAMETERS.items()}
+    assert {o: c for o, (c, *_) in OUTPUTS.items()} == {e.output: e.name for e in registry.ENTRIES if e.output}
+
+
+def test_gams_names_come_from_the_registry_and_agree_with_the_workbook_maps():
+    assert GAMS_NAMES == {n: e.gams for n, e in registry.PARAMETERS.items()}
+    assert registry.from_gams("FSHARE") == "factor_share" and registry.from_gams("QP") == "production"
+    assert registry.from_gams("transfout") == registry.from_gams("troutsh") == "transfer_rate"
+    assert registry.from_gams("nonsense") is None
+    # the maps of the workbook import and of supplied draws (to be switched to the registry) agree with it
+    from lewie.sam.workbook import GAMS_PARAMETER
+    from lewie.sampling import GAMS_NAMES as DRAW_NAMES
+    assert registry.workbook_names() == GAMS_PARAMETER
+    assert {k: registry.from_gams(k) for k in DRAW_NAMES} == DRAW_NAMES
+
+
+def test_docs_are_generated_from_the_registry():
+    assert (REPO / "docs" / "registry.md").read_text(encoding="utf-8") == registry.markdown(), \
+        "docs/registry.md is stale: python -m lewie.registry > docs/registry.md"
+    for e in registry.ENTRIES:
+        assert f"`{e.name}`" in registry.markdown()
