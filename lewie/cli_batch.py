@@ -52,10 +52,17 @@ def batch_cmd(scenarios, draws, seed, out, chunk_size, scheduler, n_workers, res
             if outcome.computed else "")
     click.echo(f"{n_sc} scenario{'s' * (n_sc != 1)}, {n_var} variant{'s' * (n_var != 1)}, draws 0..{plan.draws}: "
                f"{len(outcome.computed)} chunks solved, {len(outcome.reused)} reused, in {outcome.seconds:.1f} s{rate}")
+    n_failed = n_total = 0
     for sp, path in zip(plan.scenarios, outcome.outputs):
         failed = f"  ({sp.failed[0]} of {sp.failed[1]} solves failed: see status and reason)" \
             if sp.failed and sp.failed[0] else ""
         click.echo(f"  {path}{failed}")
+        if sp.failed:
+            n_failed, n_total = n_failed + sp.failed[0], n_total + sp.failed[1]
+    if n_failed:
+        click.echo(f"error: {n_failed} of {n_total} solves failed (kept in the results with their status and "
+                   "reason)", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @click.command("compare")
@@ -76,8 +83,12 @@ def compare_cmd(results, out, long_out, xlsx, plot) -> None:
     (costs, income changes) carry their study's currency in the unit column.
     """
     from .compare import compare, forest_plot, write_tables
-    table, long = compare(results)
+    from .files import check_writable
     long_out = long_out or out.with_name(f"{out.stem}_long.csv")
+    for path, what in ((out, "comparison table"), (long_out, "long table"), (xlsx, "workbook"), (plot, "plot")):
+        if path is not None:
+            check_writable(path, what=what)
+    table, long = compare(results)
     for path in write_tables(table, long, csv=out, long_csv=long_out, xlsx=xlsx):
         click.echo(f"written: {path}")
     if plot is not None:

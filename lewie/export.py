@@ -312,21 +312,24 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
 
 def export_xlsx(ds: xr.Dataset, path) -> Path:
     """Write the tidy tables to one workbook, one sheet per table (openpyxl)."""
+    from .files import atomic_write
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, df in tidy_tables(ds).items():
-            df.to_excel(xw, sheet_name=name, index=False)
+    tables = tidy_tables(ds)
+    with atomic_write(path, what="workbook") as tmp:  # never a half-written workbook
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for name, df in tables.items():
+                df.to_excel(xw, sheet_name=name, index=False)
     return path
 
 
 def export_csv(ds: xr.Dataset, folder) -> list[Path]:
     """Write the tidy tables to ``folder/<table>.csv`` (UTF-8, no index); returns the files."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from .files import atomic_write, check_writable_folder
+    folder = check_writable_folder(folder, what="CSV folder")
     out = []
     for name, df in tidy_tables(ds).items():
         p = folder / f"{name}.csv"
-        df.to_csv(p, index=False)
+        with atomic_write(p, what="CSV table") as tmp:
+            df.to_csv(tmp, index=False)
         out.append(p)
     return out

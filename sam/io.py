@@ -75,13 +75,14 @@ def sam_from_frame(raw: pd.DataFrame, *, file: object | None = None) -> pd.DataF
 
 def write_sam(sam: pd.DataFrame, path: str | Path) -> Path:
     """Write a SAM to CSV or XLSX (sheet ``SAM``), in the layout `read_sam` reads."""
+    from lewie.files import atomic_write
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = sam.copy()
     out.index.name = "account"
     out.columns.name = None
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        out.to_excel(path, sheet_name=SAM_SHEET)
-    else:
-        out.to_csv(path)
+    with atomic_write(path, what="SAM") as tmp:  # never a half-written SAM
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            out.to_excel(tmp, sheet_name=SAM_SHEET)
+        else:
+            out.to_csv(tmp)
     return path
