@@ -156,6 +156,7 @@ class Simulation:
         self.shocks = {v: apply([self.effects[i] for i in idx], self.calibration, file=sc.source,
                                 where=f"variants.{v}" if sc.variants is not None else "interventions")
                        for v, idx in sc.variant_map().items()}
+        _check_costs(sc, self.effects)
         self.stage = "calibrated"
         return self
 
@@ -240,6 +241,23 @@ class Simulation:
         ds["draw_note"] = ("draw", [""])
         ds["pyomo_verified"] = ("draw", [True])
         return ds
+
+
+def _check_costs(sc: Scenario, effects: list[Effect]) -> None:
+    """Every variant's total cost (the multipliers' denominator) is a positive, finite number."""
+    import math
+    from .scenario import scenario_error
+    names = sc.intervention_names()
+    for v, idx in sc.variant_map().items():
+        if not idx:
+            continue
+        total = sum(effects[i].cost for i in idx)
+        if not (math.isfinite(total) and total > 0):
+            listing = ", ".join(f"'{names[i]}' {effects[i].cost:g}" for i in idx)
+            field = f"variants.{v}" if sc.variants is not None else f"interventions[{idx[0]}].cost"
+            raise scenario_error(f"variant '{v}' costs {total:g} ({listing}): the multipliers divide by the "
+                                 "cost, so it must be positive; give a 'cost' to an intervention that transfers "
+                                 "nothing", file=sc.source, field=field, label=v)
 
 
 def base_attrs(sim: Simulation) -> dict:
