@@ -135,14 +135,18 @@ def check_writable(path, *, what: str = "output file") -> Path:
     return path
 
 
-def check_writable_folder(path, *, what: str = "output folder") -> Path:
-    """Check, before any work, that ``path`` is (or can be made) a folder lewie can write into."""
+def check_writable_folder(path, *, what: str = "output folder", create: bool = True) -> Path:
+    """Check, before any work, that ``path`` is (or can be made) a folder lewie can write into.
+    With ``create=False`` a missing folder is not made: its nearest existing parent is checked."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileError(f"is a file, not a folder; give a folder for the {what}", file=path)
     anc = _nearest_existing(path)
     if not anc.is_dir():
         raise FileError(f"cannot make the {what}: {anc} is a file, not a folder", file=path)
+    if not create and not path.exists():
+        _probe_folder(anc, path)
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
