@@ -433,9 +433,9 @@ def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
                     found.append((f"labour_supply_elasticity_{h}", ("labour_supply", "elasticity", h), v))
     items = data.get("interventions")
     if isinstance(items, list):
-        kinds = [i.get("kind") if isinstance(i, dict) else None for i in items]
+        kinds = [i.get("kind") if isinstance(i, dict) and isinstance(i.get("kind"), str) else None for i in items]
         for n, itv in enumerate(items):
-            model = _INTERVENTION_KINDS.get(itv.get("kind")) if isinstance(itv, dict) else None
+            model = _INTERVENTION_KINDS.get(kinds[n]) if kinds[n] is not None else None
             if model is None:
                 continue
             name = itv.get("name") if isinstance(itv.get("name"), str) else (
