@@ -110,8 +110,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_compat, fmt) -> None:
     """Calibrate a GAMS LEWIE input WORKBOOK; write its SAM and parameter table."""
     from lewie.errors import InputError
+    from lewie.files import check_writable_folder, write_text_atomic
     from lewie.sam.io import write_sam
     from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
+    check_writable_folder(out_dir, what="output folder")  # before the work
     wb = read_workbook(workbook)
     vmap: dict[str, list[str]] = {}
     for spec in villages:
@@ -126,7 +128,7 @@ def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_c
     out_dir.mkdir(parents=True, exist_ok=True)
     sam_path = write_sam(econ.sam, out_dir / f"sam.{fmt}")
     par_path = write_parameters(econ.parameters, out_dir / f"parameters.{fmt}")
-    (out_dir / "calibration.log").write_text("\n".join(econ.log) + "\n", encoding="utf-8")
+    write_text_atomic(out_dir / "calibration.log", "\n".join(econ.log) + "\n", what="calibration log")
     click.echo(f"SAM: {len(econ.sam)} accounts, total {econ.sam.to_numpy().sum():,.2f} -> {sam_path}")
     click.echo(f"parameter table: {len(econ.parameters)} rows -> {par_path}")
     for line in econ.log:

@@ -30,14 +30,25 @@ import click
 @click.option("--overwrite", is_flag=True, help="Start again in an --out folder that holds another batch.")
 @click.option("--keep-chunks", is_flag=True, help="Keep the per-chunk files after merging.")
 @click.option("--no-progress", is_flag=True, help="No progress line on stderr.")
+@click.option("--yes", is_flag=True, help="Run even when the estimated time is very long.")
 def batch_cmd(scenarios, draws, seed, out, chunk_size, scheduler, n_workers, resume, overwrite, keep_chunks,
-              no_progress) -> None:
+              no_progress, yes) -> None:
     """Run every variant of every SCENARIOS file for draws 0..N on Dask, one netCDF file per scenario.
 
     Every file is validated first (a bad file stops the batch before any work). Each finished chunk
     of draws is saved at once; after an interruption, rerun the same command with --resume.
     """
     from .batch import BatchInterrupted, run_batch
+    from .errors import LewieError
+    from .estimate import RunTooLarge, announce
+    for path in scenarios:  # long runs announce themselves (time measured on one process)
+        try:
+            announce(path, draws=draws, seed=seed, yes=yes)
+        except RunTooLarge:
+            raise
+        except LewieError:
+            pass  # a bad file: the batch's validation reports every bad file together
+
     try:
         outcome = run_batch(scenarios, out, draws=draws, seed=seed, chunk_size=chunk_size, scheduler=scheduler,
                             n_workers=n_workers, resume=resume, overwrite=overwrite, keep_chunks=keep_chunks,
