@@ -414,8 +414,20 @@ def _takes_float(model: type[BaseModel], key: str) -> bool:
     field = model.model_fields.get(key)
     if field is None:
         return False
-    ann = field.annotation
-    return ann is float or float in getattr(ann, "__args__", ())
+    return _is_float(field.annotation)
+
+
+def _is_float(ann) -> bool:
+    """A float, a constrained float (``Annotated[float, ...]``) or a union holding one."""
+    import typing
+    if ann is float:
+        return True
+    if typing.get_origin(ann) is typing.Annotated:
+        return _is_float(typing.get_args(ann)[0])
+    import types
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return any(_is_float(a) for a in typing.get_args(ann))
+    return False
 
 
 def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
