@@ -107,3 +107,27 @@ def test_a_misspelt_household_suggests_the_right_group(tmp_path, capsys, typo, r
     assert_clean_error(rc, err, names=("typo.toml", typo))
     if where != "shares" or right == "eligible":
         assert f"did you mean '{right}'" in err, err
+
+
+def _one_edit(word):
+    letters = "abcdefghijklmnopqrstuvwxyz_"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters} | {a + c + b for a, b in splits for c in letters})
+
+
+def test_suggestions_are_never_farther_than_the_group_misspelt():
+    """Every household of every bundled SAM, misspelt by one keystroke: the suggestion is that group, or
+    one exactly as close (e.g. 'neligible' is one edit from 'eligible' and from 'ineligible')."""
+    import re
+    from lewie.errors import _edit_distance, did_you_mean
+    from lewie.structure import sam_sets
+    from .reliability import REPO
+    for sam_file in sorted((REPO / "sam" / "data").glob("*/sam.csv")):
+        households = sam_sets(read_sam(sam_file))["households"]
+        for h in households:
+            for typo in _one_edit(h) - set(households):
+                m = re.search(r"did you mean '([^']+)'", did_you_mean(typo, households))
+                assert m is not None, (sam_file.parent.name, h, typo)
+                assert _edit_distance(typo, m.group(1)) <= _edit_distance(typo, h), (sam_file.parent.name, h, typo,
+                                                                                     m.group(1))
