@@ -30,6 +30,12 @@ def read_sam(path: str | Path) -> pd.DataFrame:
         raise SAMError("is a folder, not a SAM file", file=path)
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
+            from lewie.files import sniff_format
+            kind = sniff_format(path)
+            if kind != "xlsx":
+                what = {"text": "a text file (CSV?)", "empty": "empty", "xls": "an old .xls workbook"}.get(kind, kind)
+                raise SAMError(f"is not an .xlsx workbook (the file is {what}); save the SAM as .xlsx or .csv",
+                               file=path)
             raw = pd.read_excel(path, sheet_name=SAM_SHEET, index_col=0, dtype=object)
         elif path.suffix.lower() == ".csv":
             try:
