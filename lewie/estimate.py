@@ -96,15 +96,16 @@ def estimate(scenario, draws: int, *, seed: int | None = None, draws_file=None) 
                     seconds_per_draw=per_draw, bytes_per_draw=per_bytes)
 
 
-def check(est: Estimate, *, yes: bool = False, file=None, memory: float | None = None) -> None:
+def check(est: Estimate, *, yes: bool = False, file=None, memory: float | None = None,
+          field: str = "montecarlo.draws") -> None:
     """Refuse a run whose results cannot fit in memory, or a very long one without ``yes``."""
     memory = total_memory() if memory is None else memory
     if memory is not None and est.peak_bytes > memory:
         raise RunTooLarge(f"{est.draws:,} draws would need {est.format()}, more than this machine's "
-                          f"{_size(memory)} of memory; ask for fewer draws", file=file, field="draws")
+                          f"{_size(memory)} of memory; ask for fewer draws", file=file, field=field)
     if est.seconds > CONFIRM_SECONDS and not yes:
         raise RunTooLarge(f"{est.draws:,} draws would take {est.format()}; run again with --yes to start it "
-                          "anyway, or ask for fewer draws", file=file, field="draws")
+                          "anyway, or ask for fewer draws", file=file, field=field)
 
 
 def announce(scenario_path, *, draws: int | None = None, seed: int | None = None, draws_file=None,
@@ -118,7 +119,7 @@ def announce(scenario_path, *, draws: int | None = None, seed: int | None = None
         return None
     est = estimate(sc, n, seed=seed, draws_file=draws_file)
     print(f"estimate: {est.format()}", file=stream or sys.stderr, flush=True)
-    check(est, yes=yes, file=sc.source)
+    check(est, yes=yes, file=sc.source, field="--draws" if draws is not None else "montecarlo.draws")
     return est
 
 

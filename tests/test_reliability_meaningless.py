@@ -64,7 +64,7 @@ def test_ten_million_draws_are_estimated_and_refused(tmp_path, capsys, monkeypat
     monkeypatch.setattr(E, "total_memory", lambda: 8 * 2.0 ** 30)
     path = write(tmp_path, "big.toml", scenario_text(labour=MC.format("draws = 10000000")))
     rc, out, err = lewie(capsys, "run", path, "--out", tmp_path / "res.nc")
-    assert_clean_error(rc, err, names=("big.toml", "'draws'", "estimate: about", "of memory", "ask for fewer draws"))
+    assert_clean_error(rc, err, names=("big.toml", "field 'montecarlo.draws'", "estimate: about", "of memory", "ask for fewer draws"))
     assert not (tmp_path / "res.nc").exists()
 
 
