@@ -13,6 +13,7 @@ Every error names the file, the key, its line where it can be found, and the clo
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -26,7 +27,8 @@ DEFAULT_VARIANT = "all"  # the one variant of a scenario without [variants]: eve
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every float of every table is finite, also in fields added later
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # Numbers in a scenario are exactly what the file says: a TOML integer or float, finite. No coercion:
@@ -463,6 +465,10 @@ def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
     for dim, path, values in found:
         field = _format_loc(list(path))
         values = [float(v) for v in values]
+        j = next((j for j, v in enumerate(values) if not math.isfinite(v)), None)
+        if j is not None:
+            raise scenario_error(f"value {j} of the sweep must be a finite number, not {_toml_value(values[j])}",
+                                 file=source, field=field, text=text)
         if len(set(values)) != len(values):
             raise scenario_error(f"a sweep lists a value twice: {values}", file=source, field=field, text=text)
         if dim in RESERVED_DIMS or dim in [d for d, *_ in out]:

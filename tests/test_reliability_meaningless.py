@@ -83,3 +83,36 @@ def test_small_runs_start_without_an_estimate(tmp_path):
     from lewie.estimate import announce
     from .reliability import EXAMPLE_SCENARIO
     assert announce(EXAMPLE_SCENARIO, draws=10) is None
+
+
+def _number_fields():
+    """(model, field) of every number in the scenario schema, including fields and intervention kinds
+    added later: each must refuse true, "480", nan and inf."""
+    import typing
+    from pydantic import BaseModel
+    from lewie import scenario as S
+
+    def numeric(ann):
+        if ann in (float, int):
+            return True
+        if typing.get_origin(ann) is typing.Annotated:
+            return numeric(typing.get_args(ann)[0])
+        if typing.get_origin(ann) in (typing.Union, __import__("types").UnionType):
+            return any(numeric(a) for a in typing.get_args(ann))
+        return False
+    out = []
+    for model in (S.Scenario, S.MonteCarlo, S.LabourSupply, S.InputBudget, S.Markets, S.Dashboard,
+                  *S.INTERVENTION_KINDS):
+        for name, f in model.model_fields.items():
+            if numeric(f.annotation) and not (isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)):
+                out.append((model, name))
+    return out
+
+
+@pytest.mark.parametrize("model, name", _number_fields(), ids=lambda x: getattr(x, "__name__", x))
+@pytest.mark.parametrize("bad", [True, "480", float("nan"), float("inf")], ids=["true", "string", "nan", "inf"])
+def test_every_number_of_the_schema_refuses_coercion_and_non_finite_values(model, name, bad):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError) as info:
+        model.model_validate({name: bad})
+    assert any(e["loc"][:1] == (name,) for e in info.value.errors()), info.value.errors()
