@@ -119,7 +119,9 @@ def sam_from_frame(raw: pd.DataFrame, *, file: object | None = None) -> pd.DataF
             try:
                 values[i, j] = float(v)
             except (TypeError, ValueError):
-                raise SAMError(f"cell (row '{r}', column '{c}') is not a number: {v!r}",
+                hint = (" (a decimal comma or a thousands separator? write plain numbers with a decimal point, "
+                        "e.g. 1500.5)" if isinstance(v, str) and _DECIMAL_COMMA.match(v) else "")
+                raise SAMError(f"cell (row '{r}', column '{c}') is not a number: {v!r}{hint}",
                                file=file, label=f"{r}/{c}") from None
             if not np.isfinite(values[i, j]):
                 raise SAMError(f"cell (row '{r}', column '{c}') is not finite: {v!r}",
