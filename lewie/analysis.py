@@ -77,8 +77,9 @@ def pct_change(ds: xr.Dataset, var: str | None = None):
 
 def cost(ds: xr.Dataset) -> xr.DataArray:
     """Each variant's cost (the multipliers' denominator): its interventions' costs, each defaulting
-    to the value transferred."""
-    return ds["cost"]
+    to the value transferred. A variant that costs nothing (a GAMS dashboard's price or productivity
+    sim) has no multipliers: its cost is NaN here, so they are NaN, not infinite."""
+    return ds["cost"].where(ds["cost"] > 0)
 
 
 def beneficiary_mask(ds: xr.Dataset) -> xr.DataArray:

@@ -222,6 +222,7 @@ def write_autoout(ds: xr.Dataset, path, *, exclude_draws=()) -> Path:
     ws.append(list(table.columns))
     for row in table.itertuples(index=False):
         ws.append([None if (isinstance(x, float) and not np.isfinite(x)) else x for x in row])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    from .files import atomic_write
+    with atomic_write(path, what="AutoOut workbook") as tmp:  # never a half-written workbook
+        book.save(tmp)
     return path

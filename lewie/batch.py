@@ -322,10 +322,13 @@ def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
     (int64, bool) recorded in an attribute and restored by `read_chunk`, so a chunk reads back
     identical to what the solver returned.
     """
+    from .chunk_io import write_checksum
     path = chunk.path(Path(out))
     dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
     ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
-    _write_bytes(ds.to_netcdf(engine="scipy"), path)
+    data = bytes(ds.to_netcdf(engine="scipy"))
+    _write_bytes(data, path)
+    write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
     return path
 
 
@@ -348,7 +351,13 @@ def _write_bytes(data, path: Path) -> None:
 
 
 def read_chunk(path: str | Path) -> xr.Dataset:
-    """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`)."""
+    """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
+    match its checksum (`lewie.chunk_io`), else `ChunkCorrupted`."""
+    from .chunk_io import ChunkCorrupted, verify_checksum
+    problem = verify_checksum(path)
+    if problem is not None:
+        raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
+                             "to compute it again")
     with xr.open_dataset(path, engine="scipy") as f:
         ds = f.load()
     dtypes = json.loads(ds.attrs.pop(_DTYPES_ATTR, "{}"))
@@ -359,9 +368,16 @@ def read_chunk(path: str | Path) -> xr.Dataset:
 
 
 def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
-    """A chunk file exists, opens, and was written for this chunk (content key and draw range)."""
+    """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
+    draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
+    from .chunk_io import remove_chunk, verify_checksum
     path = chunk.path(Path(out))
     if not path.exists():
+        return False
+    problem = verify_checksum(path)
+    if problem is not None:
+        log.warning("chunk file %s will be computed again: %s", path, problem)
+        remove_chunk(path)
         return False
     try:
         with xr.open_dataset(path, engine="scipy") as ds:
@@ -629,8 +645,10 @@ def start(plan: BatchPlan, *, resume: bool = False) -> None:
     (its chunk files and results); write the manifest."""
     out = plan.out
     old = read_manifest(out)
-    if not resume and old is not None:
-        shutil.rmtree(out / CHUNK_DIR, ignore_errors=True)
+    if not resume and old is not None:  # --overwrite: the old batch's chunk folders, by its manifest
+        for s in old.get("scenarios", []):
+            if isinstance(s.get("key"), str) and isinstance(s.get("stem"), str):
+                shutil.rmtree(out / CHUNK_DIR / f"{s['stem']}-{s['key'][:16]}", ignore_errors=True)
         for s in old.get("scenarios", []):
             (out / f"{s['stem']}.nc").unlink(missing_ok=True)
     write_manifest(plan)
@@ -649,7 +667,18 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     module-level function, so workers can import it). ``on_chunk``: called on the client with each
     finished chunk's report (an exception it raises stops the batch; finished chunks stay on disk).
     """
+    from .chunk_io import lock_folder
+    from .files import check_writable_folder
+    check_writable_folder(out, what="batch output folder", create=False)  # before any work
     plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size)
+    with lock_folder(out, what="batch"):  # a second run on this folder is refused
+        return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
+                                 resume=resume, overwrite=overwrite, retries=retries, progress=progress,
+                                 stream=stream, keep_chunks=keep_chunks, solve=solve, on_chunk=on_chunk)
+
+
+def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, client, resume, overwrite, retries,
+                      progress, stream, keep_chunks, solve, on_chunk) -> BatchOutcome:
     todo = prepare(plan, resume=resume, overwrite=overwrite)
     outcome = BatchOutcome(plan)
     todo_ids = {c.ident for c in todo}
@@ -674,8 +703,13 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
             merge_scenario(sp, plan)
         outcome.outputs.append(sp.output(plan.out))
     outcome.seconds = time.perf_counter() - t0
-    if not keep_chunks:
-        shutil.rmtree(plan.out / CHUNK_DIR, ignore_errors=True)
+    if not keep_chunks:  # this batch's chunk folders only: never another batch's
+        for folder in {c.path(plan.out).parent for c in plan.chunks}:
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            (plan.out / CHUNK_DIR).rmdir()  # only when empty
+        except OSError:
+            pass
     return outcome
 
 

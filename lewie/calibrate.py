@@ -140,28 +140,9 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
 def _check_supported_flows(S: pd.DataFrame, s: Structure, tol: float) -> None:
     """Fail on SAM flows the model has no place for, and on fixed-factor rents paid to others."""
     scale = max(1.0, float(np.abs(S.to_numpy()).max()))
-    problems = []
+    from lewie.sam.check import unsupported_flows  # the one rule `lewie sam check` uses too
     acts = {account("act", g, h): (g, h) for g, h in s.activities}
-    for r in S.index:
-        for c in S.columns:
-            v = S.at[r, c]
-            if v == 0:
-                continue
-            rk, ck = r.split(":")[0], c.split(":")[0]
-            ok = (
-                (ck == "act" and rk in ("com", "fac"))
-                or (rk == "act" and ck == "com" and r.split(":")[1] == c.split(":")[1])
-                or (ck == "com" and rk == "out" and r == "out:world")
-                or (rk == "com" and ck in ("hh",) )
-                or (rk == "com" and c == "out:world")
-                or (ck == "fac" and (rk == "hh" or r == "out:world"))
-                or (rk == "fac" and c == "out:world")
-                or (rk == "hh" and c == "out:world")
-                or (ck == "hh" and rk == "out" and r != "out:world")
-                or (ck == "out" and c != "out:world" and r == "out:world")
-            )
-            if not ok:
-                problems.append(f"({r}, {c}) = {v:g}")
+    problems = [f"({r}, {c}) = {v:g}" for r, c, v in unsupported_flows(S)]
     if problems:
         raise CalibrationError("SAM flows the LEWIE model has no place for: " + "; ".join(problems[:10])
                                + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))

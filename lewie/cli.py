@@ -36,17 +36,26 @@ def cli(debug: bool) -> None:
 @click.option("--resume", is_flag=True,
               help="Reuse the chunks of draws an interrupted run of the same command saved (next to --out).")
 @click.option("--keep-chunks", is_flag=True, help="Keep the chunk files once merged.")
+@click.option("--yes", is_flag=True, help="Run even when the estimated time is very long (see 'Long runs' in the README).")
 def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, seed: int | None,
-            draws_file: Path | None, chunk: int | None, resume: bool, keep_chunks: bool) -> None:
+            draws_file: Path | None, chunk: int | None, resume: bool, keep_chunks: bool, yes: bool) -> None:
     """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary.
 
     Each chunk of draws is saved as soon as it is solved (the chunk files of `lewie batch`, under
-    .chunks/ beside the results); after an interruption, rerun the same command with --resume."""
+    .chunks/ beside the results); after an interruption, rerun the same command with --resume.
+    Exits 1 when a solve failed (the results are written, with each failure's status and reason).
+    """
     import shlex
     from .engine import RunInterrupted, run_to_folder
+    from .files import check_readable, check_writable
     from .report_text import summary
     from .results import save_results
+    check_readable(scenario, what="scenario file")
     out = out or Path("results") / f"{scenario.stem}.nc"
+    check_writable(out, what="results file")  # before any solving: a run must not be lost at the end
+    if solver == "newton":
+        from .estimate import announce
+        announce(scenario, draws=draws, seed=seed, draws_file=draws_file, yes=yes)
     try:
         ds = run_to_folder(scenario, out.parent, stem=out.stem, resume=resume, keep_chunks=keep_chunks,
                            solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk)
@@ -57,6 +66,19 @@ def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, se
     save_results(ds, out)
     click.echo(summary(ds))
     click.echo(f"\nresults written to {out}")
+    failed, total = failed_solves(ds)
+    if failed:
+        click.echo(f"error: {failed} of {total} solves failed (kept in {out} with their status and reason)",
+                   err=True)
+        raise click.exceptions.Exit(1)
+
+
+def failed_solves(ds) -> tuple[int, int]:
+    """How many of a results Dataset's solves did not converge, and how many there are."""
+    if "status" not in ds:
+        return 0, 0
+    status = ds["status"].astype(str)
+    return int((status != "converged").sum()), int(status.size)
 
 
 @cli.command("solvers")
@@ -102,9 +124,11 @@ def _split(values: tuple[str, ...]) -> list[str]:
 def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_compat, fmt, index="Index") -> None:
     """Calibrate a GAMS LEWIE input WORKBOOK; write its SAM and parameter table."""
     from lewie.errors import InputError
+    from lewie.files import check_writable_folder, write_text_atomic
     from lewie.sam.io import write_sam
     from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
     from lewie.sam.workbook_names import resolve_names
+    check_writable_folder(out_dir, what="output folder")  # before the work
     wb, names = resolve_names(read_workbook(workbook, index=index))
     vmap: dict[str, list[str]] = {}
     for spec in villages:
@@ -120,7 +144,7 @@ def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_c
     sam_path = write_sam(econ.sam, out_dir / f"sam.{fmt}")
     par_path = write_parameters(econ.parameters, out_dir / f"parameters.{fmt}")
     econ.log[:0] = list(wb.skipped) + names.lines()
-    (out_dir / "calibration.log").write_text("\n".join(econ.log) + "\n", encoding="utf-8")
+    write_text_atomic(out_dir / "calibration.log", "\n".join(econ.log) + "\n", what="calibration log")
     click.echo(f"SAM: {len(econ.sam)} accounts, total {econ.sam.to_numpy().sum():,.2f} -> {sam_path}")
     click.echo(f"parameter table: {len(econ.parameters)} rows -> {par_path}")
     for line in econ.log:
@@ -155,30 +179,55 @@ from .cli_params import params_group  # noqa: E402
 cli.add_command(params_group)
 
 
+EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning lewie's errors into one message and a non-zero exit."""
+    """Entry point: run the CLI, turning lewie's errors into one message and an exit code.
+
+    Exit codes: 0 success; 1 a user error (bad input, a file that cannot be read or written) or a run
+    in which solves failed (their count is printed); 2 an internal error (a bug: please report it);
+    130 interrupted (Ctrl-C). A command's ``ctx.exit(n)`` exits with ``n``. Returns normally on success.
+    """
+    rc = run_main(argv)
+    if rc != EXIT_OK:
+        sys.exit(rc)
+
+
+def run_main(argv: list[str] | None = None) -> int:
+    """`main` without the final ``sys.exit``: returns the exit code (for tests and embedding)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="lewie", standalone_mode=False)
+        rc = cli.main(args=args, prog_name="lewie", standalone_mode=False)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        return int(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        msg = str(exc) if isinstance(exc, KeyboardInterrupt) and str(exc) else "interrupted"
+        click.echo(f"\n{msg}", err=True)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except LewieError as exc:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        return EXIT_ERROR
+    except OSError as exc:  # a file error that escaped the helpers of lewie.files: still the user's file
+        if debug:
+            raise
+        from .files import os_error
+        where = exc.filename if exc.filename is not None else "a file"
+        click.echo(f"error: {os_error(exc, where, 'read or write it')}", err=True)
+        return EXIT_ERROR
     except Exception as exc:  # an internal error: still one line unless --debug
         if debug:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(2)
+        return EXIT_INTERNAL
+    # standalone_mode=False: click returns a command's ctx.exit(n) code instead of exiting
+    return int(rc) if isinstance(rc, int) else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,14 +30,25 @@ import click
 @click.option("--overwrite", is_flag=True, help="Start again in an --out folder that holds another batch.")
 @click.option("--keep-chunks", is_flag=True, help="Keep the per-chunk files after merging.")
 @click.option("--no-progress", is_flag=True, help="No progress line on stderr.")
+@click.option("--yes", is_flag=True, help="Run even when the estimated time is very long.")
 def batch_cmd(scenarios, draws, seed, out, chunk_size, scheduler, n_workers, resume, overwrite, keep_chunks,
-              no_progress) -> None:
+              no_progress, yes) -> None:
     """Run every variant of every SCENARIOS file for draws 0..N on Dask, one netCDF file per scenario.
 
     Every file is validated first (a bad file stops the batch before any work). Each finished chunk
     of draws is saved at once; after an interruption, rerun the same command with --resume.
     """
     from .batch import BatchInterrupted, run_batch
+    from .errors import LewieError
+    from .estimate import RunTooLarge, announce
+    for path in scenarios:  # long runs announce themselves (time measured on one process)
+        try:
+            announce(path, draws=draws, seed=seed, yes=yes)
+        except RunTooLarge:
+            raise
+        except LewieError:
+            pass  # a bad file: the batch's validation reports every bad file together
+
     try:
         outcome = run_batch(scenarios, out, draws=draws, seed=seed, chunk_size=chunk_size, scheduler=scheduler,
                             n_workers=n_workers, resume=resume, overwrite=overwrite, keep_chunks=keep_chunks,
@@ -52,10 +63,17 @@ def batch_cmd(scenarios, draws, seed, out, chunk_size, scheduler, n_workers, res
             if outcome.computed else "")
     click.echo(f"{n_sc} scenario{'s' * (n_sc != 1)}, {n_var} variant{'s' * (n_var != 1)}, draws 0..{plan.draws}: "
                f"{len(outcome.computed)} chunks solved, {len(outcome.reused)} reused, in {outcome.seconds:.1f} s{rate}")
+    n_failed = n_total = 0
     for sp, path in zip(plan.scenarios, outcome.outputs):
         failed = f"  ({sp.failed[0]} of {sp.failed[1]} solves failed: see status and reason)" \
             if sp.failed and sp.failed[0] else ""
         click.echo(f"  {path}{failed}")
+        if sp.failed:
+            n_failed, n_total = n_failed + sp.failed[0], n_total + sp.failed[1]
+    if n_failed:
+        click.echo(f"error: {n_failed} of {n_total} solves failed (kept in the results with their status and "
+                   "reason)", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @click.command("compare")
@@ -76,8 +94,12 @@ def compare_cmd(results, out, long_out, xlsx, plot) -> None:
     (costs, income changes) carry their study's currency in the unit column.
     """
     from .compare import compare, forest_plot, write_tables
-    table, long = compare(results)
+    from .files import check_writable
     long_out = long_out or out.with_name(f"{out.stem}_long.csv")
+    for path, what in ((out, "comparison table"), (long_out, "long table"), (xlsx, "workbook"), (plot, "plot")):
+        if path is not None:
+            check_writable(path, what=what)
+    table, long = compare(results)
     for path in write_tables(table, long, csv=out, long_csv=long_out, xlsx=xlsx):
         click.echo(f"written: {path}")
     if plot is not None:

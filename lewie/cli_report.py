@@ -18,24 +18,8 @@ REQUIRED = ("income", "real_income", "production", "cost", "beneficiary")
 
 def load_for_report(path: Path) -> xr.Dataset:
     """Read a results file written by `lewie run` (or a Monte Carlo study) and check that it is one."""
-    from .results import load_results
-    path = Path(path)
-    if not path.exists():
-        raise InputError("results file not found", file=path)
-    if path.is_dir():
-        raise InputError("is a folder, not a results file", file=path)
-    try:
-        ds = load_results(path)
-    except InputError:
-        raise
-    except Exception as exc:  # xarray/h5netcdf raise many kinds for a file that is not netCDF
-        raise InputError(f"not a lewie results file (cannot be read as netCDF: {type(exc).__name__})",
-                         file=path) from exc
-    missing = [v for v in REQUIRED if v not in ds] + [d for d in ("variant", "state", "household") if d not in ds.dims]
-    if missing:
-        raise InputError(f"not a lewie results file (no {', '.join(missing)}); write one with `lewie run`",
-                         file=path)
-    return ds
+    from .files import load_lewie_results
+    return load_lewie_results(path, required=REQUIRED)
 
 
 @click.command("report")
@@ -44,9 +28,11 @@ def load_for_report(path: Path) -> xr.Dataset:
               help="HTML file to write (default: RESULTS with the suffix .html).")
 def report_cmd(results: Path, out: Path | None) -> None:
     """Write one self-contained HTML report (tables and figures) of a RESULTS netCDF file."""
+    from .files import check_writable
     from .report_html import write_report
-    ds = load_for_report(results)
     out = out or results.with_suffix(".html")
+    check_writable(out, what="report")
+    ds = load_for_report(results)
     write_report(ds, out)
     click.echo(f"report written to {out}")
 
@@ -70,6 +56,15 @@ def export_cmd(results: Path, xlsx: Path | None, csv_dir: Path | None, dta_dir: 
     from .export import export_csv, export_dta, export_xlsx
     if xlsx is None and csv_dir is None and dta_dir is None and autoout is None:
         raise click.UsageError("give --xlsx FILE, --csv DIR, --dta DIR and/or --autoout FILE")
+    from .files import check_writable, check_writable_folder
+    if xlsx is not None:
+        check_writable(xlsx, what="workbook")
+    if autoout is not None:
+        check_writable(autoout, what="AutoOut workbook")
+    if csv_dir is not None:
+        check_writable_folder(csv_dir, what="CSV folder")
+    if dta_dir is not None:
+        check_writable_folder(dta_dir, what="Stata folder")
     ds = load_for_report(results)
     if autoout is not None:
         from .autoout import write_autoout

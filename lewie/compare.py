@@ -58,14 +58,11 @@ def currency(ds: xr.Dataset) -> str:
 
 def load_studies(paths: Iterable[str | Path]) -> dict[str, xr.Dataset]:
     """Results files by study (`study_name`); a file that is not lewie results is an error naming it."""
-    from .results import load_results
+    from .files import load_lewie_results
     out: dict[str, xr.Dataset] = {}
     for p in paths:
         p = Path(p)
-        ds = load_results(p)
-        missing = [v for v in ("income", "real_income", "production", "cost", "beneficiary") if v not in ds]
-        if missing or "variant" not in ds.dims:
-            raise InputError(f"not lewie results (missing {', '.join(missing) or 'the variant dim'})", file=p)
+        ds = load_lewie_results(p, dims=("variant",))
         name = study_name(ds, p)
         if name in out:  # two results of one scenario: tell them apart by file
             name = f"{name} ({p.stem})"
@@ -236,14 +233,15 @@ def differences(left: pd.DataFrame, right: pd.DataFrame, *, rtol: float = 1e-9, 
 def write_tables(table: pd.DataFrame, long: pd.DataFrame, *, csv: str | Path, long_csv: str | Path | None = None,
                  xlsx: str | Path | None = None) -> list[Path]:
     """Write the comparison table (and the long table) to CSV, and both to an xlsx workbook."""
+    from .files import atomic_write
     written = []
     csv = Path(csv)
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(csv, index=False)
+    with atomic_write(csv, what="comparison table") as tmp:
+        table.to_csv(tmp, index=False)
     written.append(csv)
     if long_csv is not None:
-        Path(long_csv).parent.mkdir(parents=True, exist_ok=True)
-        long.to_csv(long_csv, index=False)
+        with atomic_write(long_csv, what="long table") as tmp:
+            long.to_csv(tmp, index=False)
         written.append(Path(long_csv))
     if xlsx is not None:
         xlsx = Path(xlsx)
@@ -253,10 +251,11 @@ def write_tables(table: pd.DataFrame, long: pd.DataFrame, *, csv: str | Path, lo
                               "unit": ["1 (income per unit of cost)", "1 (share of the nominal income gain)",
                                        "1 (output value per unit of cost)", "1 (per unit of the combined cost)",
                                        "the row's currency"]})
-        with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
-            table.to_excel(xw, sheet_name="comparison", index=False)
-            long.to_excel(xw, sheet_name="long", index=False)
-            units.to_excel(xw, sheet_name="units", index=False)
+        with atomic_write(xlsx, what="workbook") as tmp:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                table.to_excel(xw, sheet_name="comparison", index=False)
+                long.to_excel(xw, sheet_name="long", index=False)
+                units.to_excel(xw, sheet_name="units", index=False)
         written.append(xlsx)
     return written
 
@@ -293,9 +292,12 @@ def forest_plot(table: pd.DataFrame, path: str | Path, *, title: str | None = No
         if studies[i] != studies[i - 1]:
             ax.axhline(y[i] + 0.5, color="0.8", linewidth=0.6)
     ax.grid(axis="x", alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
+    from .files import atomic_write
+    try:
+        with atomic_write(path, what="plot") as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=path.suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

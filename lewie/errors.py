@@ -50,9 +50,33 @@ def did_you_mean(label: str, choices: Iterable[str]) -> str:
     Matching ignores case, as GAMS labels do.
     """
     choices = list(choices)
-    lower = {c.lower(): c for c in choices}
-    match = difflib.get_close_matches(str(label).lower(), list(lower), n=1, cutoff=0.6)
-    return f" (did you mean '{lower[match[0]]}'?)" if match else ""
+    lower = {str(c).lower(): c for c in choices}
+    word = str(label).lower()
+    if not lower:
+        return ""
+    close = difflib.get_close_matches(word, list(lower), n=len(lower), cutoff=0.6)
+    near = [c for c in lower if _edit_distance(word, c) <= max(1, len(word) // 4)]
+    candidates = list(dict.fromkeys(close + near))
+    if not candidates:
+        return ""
+    # the fewest edits wins (a typo is a few keystrokes away), then the closest by difflib's ratio
+    best = min(candidates, key=lambda c: (_edit_distance(word, c), -difflib.SequenceMatcher(None, word, c).ratio()))
+    return f" (did you mean '{lower[best]}'?)"
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps."""
+    prev2: list[int] | None = None
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if prev2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
 
 
 def unknown_label(kind: str, label: str, choices: Iterable[str]) -> str:

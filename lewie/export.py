@@ -344,22 +344,24 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
 
 def export_xlsx(ds: xr.Dataset, path) -> Path:
     """Write the paper tables (`lewie.paper_tables`: formatted, wide, one per sheet) and then the tidy
-    tables (one sheet per table) to one workbook (openpyxl)."""
+    tables (one sheet per table) to one workbook (openpyxl), atomically."""
+    from .files import atomic_write
     from .paper_tables import wide_tables, write_wide
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        write_wide(xw, wide_tables(ds))
-        for name, df in tidy_tables(ds).items():
-            df.to_excel(xw, sheet_name=name, index=False)
+    wide, tables = wide_tables(ds), tidy_tables(ds)
+    with atomic_write(path, what="workbook") as tmp:  # never a half-written workbook
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            write_wide(xw, wide)
+            for name, df in tables.items():
+                df.to_excel(xw, sheet_name=name, index=False)
     return path
 
 
 def export_dta(ds: xr.Dataset, folder) -> list[Path]:
     """Write the tidy tables to ``folder/<table>.dta`` (Stata 118, UTF-8; long strings as strL);
     returns the files."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from .files import atomic_write, check_writable_folder
+    folder = check_writable_folder(folder, what="Stata folder")
     out = []
     for name, df in tidy_tables(ds).items():
         df = df.copy()
@@ -368,19 +370,21 @@ def export_dta(ds: xr.Dataset, folder) -> list[Path]:
                 df[c] = df[c].map(lambda x: "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x))
         strl = [c for c in df.columns if df[c].dtype == object and df[c].str.len().max(skipna=True) > 2000]
         p = folder / f"{name}.dta"
-        df.to_stata(p, write_index=False, version=118, convert_strl=strl,
-                    data_label=str(ds.attrs.get("scenario", ""))[:80])
+        with atomic_write(p, what="Stata table") as tmp:
+            df.to_stata(tmp, write_index=False, version=118, convert_strl=strl,
+                        data_label=str(ds.attrs.get("scenario", ""))[:80])
         out.append(p)
     return out
 
 
 def export_csv(ds: xr.Dataset, folder) -> list[Path]:
     """Write the tidy tables to ``folder/<table>.csv`` (UTF-8, no index); returns the files."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from .files import atomic_write, check_writable_folder
+    folder = check_writable_folder(folder, what="CSV folder")
     out = []
     for name, df in tidy_tables(ds).items():
         p = folder / f"{name}.csv"
-        df.to_csv(p, index=False)
+        with atomic_write(p, what="CSV table") as tmp:
+            df.to_csv(tmp, index=False)
         out.append(p)
     return out

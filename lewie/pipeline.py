@@ -76,6 +76,7 @@ class Simulation:
         self.solve_info: dict[str, dict] = {}  # variant -> solver outcome
         self.economy_log: list[str] = []  # notes of the workbook calibration (GAMS-compat behaviour ...)
         self.workbook_skipped: list[str] = []  # what gdxxrw/$load semantics dropped from the workbook
+        self.no_cost_variants: set[str] = set()  # a GAMS dashboard's sims that transfer nothing
         self.workbook_names: list[str] = []  # which workbook variables were read, missing, unused
 
     def _require(self, stage: str, doing: str) -> None:
@@ -99,6 +100,7 @@ class Simulation:
                 from lewie.sam.dashboard import has_index
                 if has_index(sc.dashboard.file, sc.dashboard.index):
                     self.scenario = _gams_dashboard(self.scenario, sc.dashboard.file, None)
+                    self.no_cost_variants = _transfer_nothing(self.scenario, sc)
                 else:
                     from lewie.sam.workbook import read_dashboard
                     rows = read_dashboard(sc.dashboard.file, sc.dashboard.sheet)
@@ -143,7 +145,8 @@ class Simulation:
             from lewie.sam.dashboard import has_index
             file = sc.dashboard.file or sc.workbook
             if sc.dashboard.file is not None and has_index(file, sc.dashboard.index):
-                sc = _gams_dashboard(sc, file, wb)
+                before, sc = sc, _gams_dashboard(sc, file, wb)
+                self.no_cost_variants = _transfer_nothing(sc, before)
             else:
                 rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
                 sc = with_dashboard(sc, rows, file=file)
@@ -172,6 +175,7 @@ class Simulation:
         self.shocks = {v: apply([self.effects[i] for i in idx], self.calibration, file=sc.source,
                                 where=f"variants.{v}" if sc.variants is not None else "interventions")
                        for v, idx in sc.variant_map().items()}
+        _check_costs(sc, self.effects, allowed=self.no_cost_variants)
         self.stage = "calibrated"
         return self
 
@@ -236,6 +240,38 @@ def _gams_dashboard(sc: Scenario, file, workbook):
     for line in notes:
         log.info("%s: %s", file, line)
     return with_gams_dashboard(sc, shocks, sims, file=file)
+
+
+def _transfer_nothing(sc: Scenario, before: Scenario) -> set[str]:
+    """The GAMS dashboard's sims (variants added to the scenario ``before``) whose shocks transfer
+    nothing (world prices, productivity) and have no cost: GAMS reports their changes, and so does
+    lewie; their multipliers are undefined (NaN)."""
+    items, old = sc.interventions, before.variant_map()
+    return {v for v, idx in sc.variant_map().items()
+            if v not in old and idx and all(items[i].kind in ("price", "productivity") and items[i].cost == 0
+                                               for i in idx)}
+
+
+def _check_costs(sc: Scenario, effects: list[Effect], allowed: set[str] = frozenset()) -> None:
+    """Every variant's total cost (the multipliers' denominator) is a positive, finite number, but
+    for the ``allowed`` variants (a GAMS dashboard's sims that transfer nothing: no multipliers)."""
+    import math
+    from .scenario import scenario_error
+    names = sc.intervention_names()
+    for v, idx in sc.variant_map().items():
+        if not idx:
+            continue
+        if v in allowed and sum(effects[i].cost for i in idx) == 0:
+            log.info("%s: sim '%s' transfers nothing (cost 0): its changes are reported, its multipliers are "
+                     "not defined", sc.source or sc.name, v)
+            continue
+        total = sum(effects[i].cost for i in idx)
+        if not (math.isfinite(total) and total > 0):
+            listing = ", ".join(f"'{names[i]}' {effects[i].cost:g}" for i in idx)
+            field = f"variants.{v}" if sc.variants is not None else f"interventions[{idx[0]}].cost"
+            raise scenario_error(f"variant '{v}' costs {total:g} ({listing}): the multipliers divide by the "
+                                 "cost, so it must be positive; give a 'cost' to an intervention that transfers "
+                                 "nothing", file=sc.source, field=field, label=v)
 
 
 def base_attrs(sim: Simulation) -> dict:

@@ -546,7 +546,7 @@ def render_report(ds: xr.Dataset) -> str:
 
 def write_report(ds: xr.Dataset, path) -> Path:
     """Write `render_report` to ``path`` (UTF-8); returns the path."""
+    from .files import write_text_atomic
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(ds), encoding="utf-8")
+    write_text_atomic(path, render_report(ds), what="report")  # never a half-written report
     return path

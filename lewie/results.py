@@ -253,16 +253,14 @@ def save_results(ds: xr.Dataset, path) -> "Path":
     for name, val in ds.attrs.items():
         if not isinstance(val, (str, int, float, np.integer, np.floating)):
             raise TypeError(f"attribute {name!r} is {type(val).__name__}; results attributes must be strings or numbers")
-    ds.to_netcdf(path, engine="h5netcdf")
+    from .files import atomic_write
+    with atomic_write(path, what="results file") as tmp:  # a failure never leaves a half-written .nc
+        ds.to_netcdf(tmp, engine="h5netcdf")
     return path
 
 
 def load_results(path) -> xr.Dataset:
     """Read results written by `save_results` (fully loaded, file closed)."""
     from pathlib import Path
-    from .errors import InputError
-    path = Path(path)
-    if not path.exists():
-        raise InputError("results file not found", file=path)
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
+    from .files import load_lewie_results
+    return load_lewie_results(Path(path), required=(), dims=())

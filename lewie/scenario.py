@@ -13,12 +13,13 @@ Every error names the file, the key, its line where it can be found, and the clo
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from .errors import InputError, did_you_mean, unknown_label
 
@@ -26,7 +27,15 @@ DEFAULT_VARIANT = "all"  # the one variant of a scenario without [variants]: eve
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every float of every table is finite, also in fields added later
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Numbers in a scenario are exactly what the file says: a TOML integer or float, finite. No coercion:
+# ``true`` is not 1, ``"480"`` is not 480, ``nan`` and ``inf`` are refused (TOML can write them).
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
 
 
 class Markets(_Strict):
@@ -38,9 +47,15 @@ class Markets(_Strict):
     fixed, activity-specific factors (land, capital, ...) with their own rents.
     """
 
-    village: list[str] = []
-    zone: list[str] = []
-    world: list[str] = []
+    village: list[str] = Field(default=[], description="Goods and tradable factors whose price clears each "
+                                                       "village's market.")
+    zone: list[str] = Field(default=[], description="Goods and tradable factors whose one price clears the whole "
+                                                    "local economy's market.")
+    world: list[str] = Field(default=[], description="Goods and tradable factors priced by outside markets "
+                                                     "(fixed price, free trade).")
+
+
+NonNegative = Annotated[Number, Field(ge=0)]
 
 
 class LabourSupply(_Strict):
@@ -49,23 +64,28 @@ class LabourSupply(_Strict):
     100 is practically perfectly elastic (the published default), 0 is fixed supply.
     """
 
-    elasticity: float | dict[str, float] = 100.0
+    elasticity: NonNegative | dict[str, NonNegative] = Field(
+        default=100.0, description="Elasticity of labour supply to the wage (≥ 0): one number for every group, "
+                                   "or a table giving each household group's; a list of numbers is a sweep.")
 
 
 class InputBudget(_Strict):
     """Purchased inputs bought with a fixed budget (liquidity constraint) instead of by the
     first-order condition. Defaults to every household group that uses the factors."""
 
-    factors: list[str]
-    households: list[str] | None = None
+    factors: list[str] = Field(min_length=1, description="Tradable factors (purchased inputs) bought with the "
+                                                         "fixed budget.")
+    households: list[str] | None = Field(default=None, description="Household groups whose purchases are "
+                                                                   "budget-constrained (default: every group that "
+                                                                   "uses the factors).")
 
 
 class MonteCarlo(_Strict):
     """Monte Carlo settings: ``draws`` parameter draws besides the point estimates (draw 0), the seed,
     how shares are drawn, or a file of draws supplied from elsewhere (see `lewie.sampling`)."""
 
-    draws: int = Field(default=0, ge=0, description="Number of random parameter draws (0: point estimates only).")
-    seed: int = Field(default=0, description="Seed of the random number generator.")
+    draws: Count = Field(default=0, ge=0, description="Number of random parameter draws (0: point estimates only).")
+    seed: Count = Field(default=0, ge=0, description="Seed of the random number generator (≥ 0).")
     distribution: Literal["normal", "dirichlet"] = Field(
         default="normal", description="'normal': the published GAMS procedure (truncated normal draws, shares "
                                       "rescaled); 'dirichlet': Dirichlet share vectors and beta rates with the "
@@ -83,18 +103,19 @@ class Dashboard(_Strict):
 
     file: Path | None = Field(default=None, description="Workbook with the dashboard (default: the scenario's "
                                                         "workbook); relative to the scenario file.")
-    sheet: str = "Sims"
-    index: str = Field(default="Index", description="The dashboard workbook's own index sheet: when it lists "
-                                                    "simActive / facSim / pzSim / pshiftSim, the shocks are read "
-                                                    "through it (lewie.sam.dashboard); otherwise from 'sheet'.")
+    sheet: str = Field(default="Sims", min_length=1, description="Sheet of the dashboard.")
+    index: str = Field(default="Index", min_length=1,
+                       description="The dashboard workbook's own index sheet: when it lists simActive / facSim / "
+                                   "pzSim / pshiftSim, the shocks are read through it (lewie.sam.dashboard); "
+                                   "otherwise from 'sheet'.")
 
 
 class Sweep(_Strict):
     """A scenario setting given as a list: the results get a dim ``dim`` with these values."""
 
-    dim: str
-    path: tuple[str | int, ...]
-    values: tuple[float, ...]
+    dim: str = Field(description="Name of the results' dim.")
+    path: tuple[str | int, ...] = Field(description="Keys leading to the setting.")
+    values: tuple[float, ...] = Field(description="The setting's values.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -103,19 +124,20 @@ class Sweep(_Strict):
 class _Intervention(_Strict):
     name: str | None = Field(default=None, min_length=1,
                              description="Unique name; required when the scenario has [variants].")
-    cost: float | None = Field(default=None, ge=0,
-                               description="Multipliers' denominator; defaults to the value transferred.")
+    cost: Number | None = Field(default=None, ge=0,
+                                description="Multipliers' denominator (SAM currency); defaults to the value "
+                                            "transferred. A variant's total cost must be positive.")
 
 
 class _Amount(_Intervention):
     """An amount for one or several household groups: ``amount`` (a total, split by ``shares``) or
     ``amount_per_household`` (× each group's number of households, from the parameter table)."""
 
-    households: list[str] = Field(min_length=1)
-    amount: float | None = Field(default=None, ge=0, description="Total amount (SAM units).")
-    amount_per_household: float | None = Field(
+    households: list[str] = Field(min_length=1, description="Household groups receiving it.")
+    amount: Number | None = Field(default=None, ge=0, description="Total amount (SAM units).")
+    amount_per_household: Number | None = Field(
         default=None, ge=0, description="Amount per household, times each group's number of households.")
-    shares: dict[str, float] | None = Field(
+    shares: dict[str, NonNegative] | None = Field(
         default=None, description="Weights splitting a total ``amount`` among the groups (normalised to sum to 1).")
 
     # a total ``amount`` for several groups needs ``shares`` (no base quantity to split it by)
@@ -132,8 +154,9 @@ class _Amount(_Intervention):
             missing = [h for h in self.households if h not in self.shares]
             extra = [h for h in self.shares if h not in self.households]
             if missing or extra:
+                hint = "".join(did_you_mean(e, missing) for e in extra[:1])
                 raise ValueError(f"shares must name exactly the households {self.households} "
-                                 f"(missing {missing}, extra {extra})")
+                                 f"(missing {missing}, extra {extra}){hint}")
             if any(s < 0 for s in self.shares.values()):
                 raise ValueError("shares must be non-negative")
             if sum(self.shares.values()) <= 0:
@@ -153,8 +176,10 @@ class CashTransfer(_Amount):
     (see [input_budget]). Cost defaults to the amount.
     """
 
-    kind: Literal["cash_transfer"]
-    input_budget_share: float = Field(default=0.0, ge=0, le=1)
+    kind: Literal["cash_transfer"] = Field(description="'cash_transfer'.")
+    input_budget_share: Number = Field(default=0.0, ge=0, le=1,
+                                       description="Share of the cash that relaxes the purchased-input budget "
+                                                   "(0 to 1).")
 
 
 class InKindTransfer(_Amount):
@@ -164,21 +189,23 @@ class InKindTransfer(_Amount):
     of what they resell. Cost defaults to the amount.
     """
 
-    kind: Literal["in_kind_transfer"]
-    good: str
-    resold_share: float = Field(default=0.0, ge=0, le=1)
-    resale_cost: float = Field(default=0.0, ge=0, le=1)
+    kind: Literal["in_kind_transfer"] = Field(description="'in_kind_transfer'.")
+    good: str = Field(description="The good given.")
+    resold_share: Number = Field(default=0.0, ge=0, le=1, description="Share of the goods resold locally (0 to 1).")
+    resale_cost: Number = Field(default=0.0, ge=0, le=1,
+                                description="Share of what is resold that is lost in reselling it (0 to 1).")
 
 
 class Productivity(_Intervention):
     """A proportional change in the total factor productivity of an activity of the households
     (``change = 0.05``: +5%). Transfers no value, so ``cost`` is required."""
 
-    kind: Literal["productivity"]
-    activity: str
-    households: list[str] = Field(min_length=1)
-    change: float = Field(gt=-1)
-    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+    kind: Literal["productivity"] = Field(description="'productivity'.")
+    activity: str = Field(description="The activity (a good) whose productivity changes.")
+    households: list[str] = Field(min_length=1, description="Household groups whose activity changes.")
+    change: Number = Field(gt=-1, description="Proportional change of total factor productivity (0.05: +5%; "
+                                              "> -1).")
+    cost: Number = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
 
 
 class FactorEndowment(_Amount):
@@ -187,11 +214,11 @@ class FactorEndowment(_Amount):
     ``amount`` for several groups is split in proportion to their base endowments unless ``shares``
     says otherwise. Cost defaults to the amount (0 for a negative amount)."""
 
-    kind: Literal["factor_endowment"]
-    activity: str
-    factor: str
-    amount: float | None = Field(default=None, description="Total units added (may be negative).")
-    amount_per_household: float | None = Field(default=None, description="Units per household (may be negative).")
+    kind: Literal["factor_endowment"] = Field(description="'factor_endowment'.")
+    activity: str = Field(description="The activity (a good) whose fixed factor changes.")
+    factor: str = Field(description="The fixed factor.")
+    amount: Number | None = Field(default=None, description="Total units added (may be negative).")
+    amount_per_household: Number | None = Field(default=None, description="Units per household (may be negative).")
     _split_needs_shares: ClassVar[bool] = False
 
 
@@ -200,8 +227,8 @@ class InputBudgetChange(_Amount):
     [input_budget]), split in proportion to the base budgets unless ``shares`` says how among the
     groups. Cost defaults to the amount."""
 
-    kind: Literal["input_budget"]
-    activities: list[str] = Field(min_length=1)
+    kind: Literal["input_budget"] = Field(description="'input_budget'.")
+    activities: list[str] = Field(min_length=1, description="Activities (goods) whose input budget grows.")
     _split_needs_shares: ClassVar[bool] = False
 
 
@@ -210,9 +237,9 @@ class LabourSupplyChange(_Amount):
     A total ``amount`` for several groups is split in proportion to their base endowments unless
     ``shares`` says otherwise. Transfers no value, so ``cost`` is required."""
 
-    kind: Literal["labour_supply"]
-    factor: str
-    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+    kind: Literal["labour_supply"] = Field(description="'labour_supply'.")
+    factor: str = Field(description="The tradable factor (labour) added.")
+    cost: Number = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
     _split_needs_shares: ClassVar[bool] = False
 
 
@@ -221,9 +248,9 @@ class LocalProcurement(_Intervention):
     e.g. school feeding buying beans from local farmers; optionally only from some household groups.
     Cost defaults to the amount."""
 
-    kind: Literal["local_procurement"]
-    good: str
-    amount: float = Field(ge=0)
+    kind: Literal["local_procurement"] = Field(description="'local_procurement'.")
+    good: str = Field(description="The good bought.")
+    amount: Number = Field(ge=0, description="Value bought, at base prices (SAM units).")
     households: list[str] | None = Field(default=None, min_length=1,
                                          description="Sellers (default: every group that produces the good).")
 
@@ -234,12 +261,12 @@ class PriceChange(_Intervention):
     ``absolute`` (added to the base price of 1). Transfers no value, so ``cost`` is required (the
     multipliers' denominator)."""
 
-    kind: Literal["price"]
-    good: str | None = None
-    factor: str | None = None
-    change: float | None = Field(default=None, gt=-1, description="Proportional change (0.1: +10%).")
-    absolute: float | None = Field(default=None, description="Change added to the base price of 1.")
-    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+    kind: Literal["price"] = Field(description="'price'.")
+    good: str | None = Field(default=None, description="The good whose world price changes (give this or 'factor').")
+    factor: str | None = Field(default=None, description="The tradable factor whose world wage changes.")
+    change: Number | None = Field(default=None, gt=-1, description="Proportional change (0.1: +10%).")
+    absolute: Number | None = Field(default=None, description="Change added to the base price of 1.")
+    cost: Number = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
 
     @model_validator(mode="after")
     def _one_of_each(self):
@@ -259,17 +286,20 @@ _INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in
 class Scenario(_Strict):
     """One scenario: an economy, its closure, the interventions and the variants to simulate."""
 
-    name: str
+    name: str = Field(min_length=1, description="Title of the scenario (shown in reports and results).")
     currency: str = Field(default="SAM currency", min_length=1,
                           description="Currency of the SAM's values (e.g. \"KES\"), carried to every table and figure.")
-    year: int | None = Field(default=None, description="Year the SAM's values are in (e.g. 2016), shown with the currency.")
-    sam: Path | None = Field(default=None, description="The economy's SAM (CSV or XLSX).")
-    parameters: Path | None = Field(default=None, description="Parameter table (household counts, standard errors).")
-    workbook: Path | None = Field(default=None, description="A GAMS LEWIE input workbook (instead of a SAM).")
+    year: Count | None = Field(default=None, description="Year the SAM's values are in (e.g. 2016), shown with the currency.")
+    sam: Path | None = Field(default=None, description="The economy's SAM (CSV or XLSX), relative to the scenario "
+                                                       "file; give this or 'workbook'.")
+    parameters: Path | None = Field(default=None, description="Parameter table (household counts, standard "
+                                                              "errors), relative to the scenario file.")
+    workbook: Path | None = Field(default=None, description="A GAMS LEWIE input workbook (instead of a SAM), "
+                                                            "relative to the scenario file.")
     purchased_inputs: list[str] = Field(
         default=[], description="Workbook economies: tradable factors bought from outside (not supplied by "
                                 "households), e.g. [\"Input\"]; other factors under [markets] are labour.")
-    gams_compat: bool = Field(default=False, description="Workbook economies: accept what the GAMS code accepts "
+    gams_compat: Flag = Field(default=False, description="Workbook economies: accept what the GAMS code accepts "
                                                          "(recorded in the results and logged).")
     dashboard: Dashboard | None = Field(default=None, description="Shocks from a simulation dashboard sheet.")
     workbook_index: str = Field(default="Index", min_length=1,
@@ -278,12 +308,15 @@ class Scenario(_Strict):
     workbook_names: dict[str, str] = Field(
         default={}, description="Workbook economies: lewie parameter -> workbook variable name, overriding the "
                                 "known spellings (see lewie.sam.workbook_names), e.g. transfer_rate = \"transfoutsh\".")
-    villages: dict[str, list[str]] = Field(min_length=1)
-    markets: Markets
-    labour_supply: LabourSupply = LabourSupply()
-    input_budget: InputBudget | None = None
-    montecarlo: MonteCarlo = MonteCarlo()
-    interventions: list[Intervention] = []
+    villages: dict[str, list[str]] = Field(min_length=1, description="Each village's household groups "
+                                                                      "(every group of the SAM in exactly one).")
+    markets: Markets = Field(description="Market level at which each good and tradable factor clears.")
+    labour_supply: LabourSupply = Field(default=LabourSupply(), description="Labour supply elasticity.")
+    input_budget: InputBudget | None = Field(default=None, description="Purchased inputs bought with a fixed "
+                                                                       "budget (liquidity constraint).")
+    montecarlo: MonteCarlo = Field(default=MonteCarlo(), description="Monte Carlo settings.")
+    interventions: list[Intervention] = Field(default=[], description="The interventions ([[interventions]] "
+                                                                      "blocks, each with a 'kind').")
     variants: dict[str, list[str]] | None = Field(
         default=None, description="Named lists of interventions; without it one variant 'all' has them all.")
     sweeps: tuple[Sweep, ...] = Field(
@@ -333,10 +366,9 @@ class Scenario(_Strict):
 # ------------------------------------------------------------------------------------------------
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file; relative paths are resolved against its folder."""
+    from .files import read_text
     path = Path(path)
-    if not path.exists():
-        raise InputError("scenario file not found", file=path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, what="scenario file")  # missing, a folder, not UTF-8: one clear error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -354,8 +386,8 @@ def scenario_from_dict(data: dict, *, base: Path | None = None, source: Path | N
     every value is validated.
     """
     data = _copy(dict(data))
-    if text is None and source is not None and Path(source).exists():
-        text = Path(source).read_text(encoding="utf-8")
+    if text is None and source is not None:
+        text = _text_of(source)
     if "sweeps" in data:
         raise scenario_error("unknown key 'sweeps': to sweep a setting, give it as a list of values "
                              "(e.g. labour_supply.elasticity = [0, 1, 100])", file=source, field="sweeps", text=text)
@@ -387,6 +419,14 @@ def scenario_from_dict(data: dict, *, base: Path | None = None, source: Path | N
     return sc
 
 
+def _text_of(path) -> str | None:
+    """A scenario file's text for finding lines in errors (None when it cannot be read)."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _copy(data):
     """A deep copy of nested dicts and lists (leaves shared)."""
     if isinstance(data, dict):
@@ -411,8 +451,20 @@ def _takes_float(model: type[BaseModel], key: str) -> bool:
     field = model.model_fields.get(key)
     if field is None:
         return False
-    ann = field.annotation
-    return ann is float or float in getattr(ann, "__args__", ())
+    return _is_float(field.annotation)
+
+
+def _is_float(ann) -> bool:
+    """A float, a constrained float (``Annotated[float, ...]``) or a union holding one."""
+    import typing
+    if ann is float:
+        return True
+    if typing.get_origin(ann) is typing.Annotated:
+        return _is_float(typing.get_args(ann)[0])
+    import types
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return any(_is_float(a) for a in typing.get_args(ann))
+    return False
 
 
 def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
@@ -430,9 +482,9 @@ def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
                     found.append((f"labour_supply_elasticity_{h}", ("labour_supply", "elasticity", h), v))
     items = data.get("interventions")
     if isinstance(items, list):
-        kinds = [i.get("kind") if isinstance(i, dict) else None for i in items]
+        kinds = [i.get("kind") if isinstance(i, dict) and isinstance(i.get("kind"), str) else None for i in items]
         for n, itv in enumerate(items):
-            model = _INTERVENTION_KINDS.get(itv.get("kind")) if isinstance(itv, dict) else None
+            model = _INTERVENTION_KINDS.get(kinds[n]) if kinds[n] is not None else None
             if model is None:
                 continue
             name = itv.get("name") if isinstance(itv.get("name"), str) else (
@@ -448,6 +500,10 @@ def _find_sweeps(data: dict, source, text) -> tuple["Sweep", ...]:
     for dim, path, values in found:
         field = _format_loc(list(path))
         values = [float(v) for v in values]
+        j = next((j for j, v in enumerate(values) if not math.isfinite(v)), None)
+        if j is not None:
+            raise scenario_error(f"value {j} of the sweep must be a finite number, not {_toml_value(values[j])}",
+                                 file=source, field=field, text=text)
         if len(set(values)) != len(values):
             raise scenario_error(f"a sweep lists a value twice: {values}", file=source, field=field, text=text)
         if dim in RESERVED_DIMS or dim in [d for d, *_ in out]:
@@ -465,8 +521,8 @@ def scenario_error(message: str, *, file=None, field: str | None = None, label: 
                    text: str | None = None, intervention: str | None = None) -> InputError:
     """An InputError for a scenario key: "file: 'key' (intervention 'x', line n): message" (the
     intervention when the key is in one, the line when it can be found)."""
-    if text is None and file is not None and Path(file).suffix == ".toml" and Path(file).exists():
-        text = Path(file).read_text(encoding="utf-8")
+    if text is None and file is not None and Path(file).suffix == ".toml":
+        text = _text_of(file)
     where = ""
     if field is not None:
         line = find_line(text, _parse_field(field))
@@ -529,8 +585,8 @@ def _check(sc: Scenario, text: str | None) -> None:
 def _explain(exc: ValidationError, text: str | None, data: dict) -> str:
     """One readable message per validation problem: the key path, its line, the closest valid key."""
     lines = []
-    for err in exc.errors():
-        raw = list(err["loc"])
+    for err in _union_branch(exc.errors(), data):
+        raw = [p for p in err["loc"] if not _is_type_tag(p)]
         loc = _strip_tag(raw)
         key = _format_loc(loc)
         where = _where(text, loc, data)
@@ -554,9 +610,97 @@ def _explain(exc: ValidationError, text: str | None, data: dict) -> str:
                         "denominator) must be given")
             lines.append(f"missing key '{key}'{where}{hint}")
         else:
-            msg = str(err["msg"]).removeprefix("Value error, ")
+            msg = _message(err) or str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"'{key}'{where}: {msg}")
-    return "; ".join(lines)
+    return "; ".join(dict.fromkeys(lines))
+
+
+_TYPE_TAG = re.compile(r"^(constrained-\w+|float|int|str|bool|none|list\[.*\]|dict\[.*\]|tuple\[.*\]|"
+                       r"function-\w+\[.*\]|lax-or-strict\[.*\]|json-or-python\[.*\]|is-instance\[.*\])$")
+
+
+def _is_type_tag(p) -> bool:
+    """pydantic names the member of a union (``float``, ``dict[str,...]``) in its error locations."""
+    return isinstance(p, str) and bool(_TYPE_TAG.match(p))
+
+
+def _value_at(data, loc):
+    for p in loc:
+        if isinstance(data, dict) and p in data:
+            data = data[p]
+        elif isinstance(data, list) and isinstance(p, int) and p < len(data):
+            data = data[p]
+        else:
+            return None
+    return data
+
+
+def _union_branch(errors, data) -> list:
+    """Of the errors of a union (a number or a table of numbers), those of the member the value
+    looks like: the table's when the file gives a table, else the number's."""
+    by_loc: dict = {}
+    for err in errors:
+        loc = list(err["loc"])
+        tags = [n for n, p in enumerate(loc) if _is_type_tag(p)]
+        if not tags:
+            by_loc.setdefault(("plain", tuple(loc)), []).append(err)
+            continue
+        head = tuple(loc[:tags[0]])
+        by_loc.setdefault(("union", head), []).append(err)
+    out = []
+    for (kind, head), errs in by_loc.items():
+        if kind == "plain":
+            out.extend(errs)
+            continue
+        is_table = isinstance(_value_at(data, _strip_tag(list(head))), dict)
+        want = [e for e in errs if str(e["loc"][len(head)]).startswith("dict[") == is_table]
+        out.extend(want or errs)
+    return out
+
+
+def _toml_value(v) -> str:
+    """A value as the TOML file writes it."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace('"', '\\"') + '"'
+    if isinstance(v, float) and v != v:
+        return "nan"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return "inf" if v > 0 else "-inf"
+    if isinstance(v, (int, float)):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "a list"
+    return repr(v)
+
+
+def _message(err) -> str | None:
+    """A plain message for the type and range errors of numbers, saying what the file gave."""
+    t, given = err["type"], err.get("input")
+    ctx = err.get("ctx") or {}
+    shown = _toml_value(given)
+    if t in ("float_type", "int_type", "bool_type", "float_parsing", "int_parsing"):
+        want = {"float_type": "a number", "float_parsing": "a number", "int_type": "a whole number",
+                "int_parsing": "a whole number", "bool_type": "true or false"}[t]
+        if isinstance(given, bool):
+            why = " (true/false is not a number)" if t != "bool_type" else ""
+            return f"must be {want}, not {shown}{why}"
+        if isinstance(given, str):
+            return f"must be {want}, not the text {shown}" + (" (write it without quotes)" if t != "bool_type" else "")
+        if t == "int_type" and isinstance(given, float):
+            return f"must be a whole number, not {shown}"
+        return f"must be {want}, not {shown}"
+    if t == "finite_number":
+        return f"must be a finite number, not {shown}"
+    for code, sym in (("greater_than_equal", "≥"), ("greater_than", ">"), ("less_than_equal", "≤"),
+                      ("less_than", "<")):
+        if t == code:
+            bound = next(iter(ctx.values()), None)
+            return f"must be {sym} {_toml_value(bound)}, not {shown}"
+    return None
 
 
 def _intervention(data: dict, loc) -> dict | None:

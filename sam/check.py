@@ -17,6 +17,12 @@ Checks (code in brackets):
   [no-sales]; each household has income [no-income] and spending [no-spending]; the
   ``out:savings``, ``out:transfers`` and ``out:spending`` columns pay only ``out:world``
   [leakage-pays];
+* magnitude: every non-zero cell is between `MIN_MAGNITUDE` and `MAX_MAGNITUDE` in absolute value
+  [magnitude]: outside, the model's products and squares leave what double precision can carry
+  (a SAM × 1e-300 would "solve" in 0 iterations, one × 1e300 give multipliers of 0); rescale the SAM
+  (e.g. to thousands) instead;
+* flows the model has a place for [unsupported-flow] (`unsupported_flows`, the one rule the
+  calibration uses too): e.g. a household paying another household, a commodity paying a commodity;
 * warnings: a commodity or factor with neither receipts nor payments [empty-account], an
   account paying itself [diagonal].
 """
@@ -31,11 +37,13 @@ from lewie.errors import SAMError, did_you_mean
 
 from .accounts import LEAKAGES, parse_account
 
-__all__ = ["Problem", "SamReport", "check_sam"]
+__all__ = ["Problem", "SamReport", "check_sam", "flow_is_supported", "unsupported_flows"]
 
 SEVERITIES = ("error", "warning")
 WORLD = "out:world"
 MAX_LISTED = 10
+MIN_MAGNITUDE = 1e-100
+MAX_MAGNITUDE = 1e100
 NO_SIZE = float("nan")
 """Amount of a problem that has no size (bad label, missing cell); these sort first."""
 
@@ -141,12 +149,48 @@ class SamReport:
                        label=first.account)
 
 
+def _flow_hint(row_kind: str, col) -> str:
+    col_kind = getattr(col, "kind", None)
+    if row_kind == "hh" and col_kind == "hh":
+        return ("; transfers between household groups are not modelled: route them through 'out:transfers' "
+                "and the 'out:world' column, or merge the groups")
+    if row_kind == "com" and col_kind == "com":
+        return "; a commodity buys nothing: record inputs in the activities' columns"
+    return "; see the SAM format in sam/README.md"
+
+
 def _num(x: float) -> str:
     return f"{x:,.6g}" if np.isfinite(x) else str(x)
 
 
 def _cell(r: str, c: str, v: float) -> str:
     return f"(row '{r}', column '{c}') = {_num(v)}"
+
+
+def flow_is_supported(row: str, col: str) -> bool:
+    """Whether the LEWIE model has a place for a non-zero cell (row ``row``, column ``col``): the
+    payment by account ``col`` to account ``row``. The one rule `check_sam` and the calibration use."""
+    rk, ck = row.split(":")[0], col.split(":")[0]
+    return (
+        (ck == "act" and rk in ("com", "fac"))  # an activity buys inputs and pays factors
+        or (rk == "act" and ck == "com" and row.split(":")[1] == col.split(":")[1])  # sells its own good
+        or (ck == "com" and row == WORLD)  # imports
+        or (rk == "com" and ck == "hh")  # households buy goods
+        or (rk == "com" and col == WORLD)  # exports
+        or (ck == "fac" and (rk == "hh" or row == WORLD))  # factor income to households or outside
+        or (rk == "fac" and col == WORLD)  # factor income from outside
+        or (rk == "hh" and col == WORLD)  # exogenous income
+        or (ck == "hh" and rk == "out" and row != WORLD)  # savings, transfers, spending outside
+        or (ck == "out" and col != WORLD and row == WORLD)  # the leakages leave to the outside
+    )
+
+
+def unsupported_flows(sam: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """Non-zero cells (row, column, value) the LEWIE model has no place for (see `flow_is_supported`)."""
+    x = sam.to_numpy(dtype=float)
+    rows, cols = [str(r) for r in sam.index], [str(c) for c in sam.columns]
+    return [(rows[i], cols[j], float(x[i, j])) for i, j in np.argwhere((x != 0) & np.isfinite(x))
+            if not flow_is_supported(rows[i], cols[j])]
 
 
 def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = None) -> SamReport:
@@ -209,6 +253,19 @@ def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = Non
             add(Problem("error", "not-finite", rows[i], f"cell (row '{rows[i]}', column "
                         f"'{cols[j]}') is not finite: {num[i]}", NO_SIZE))
     finite = np.where(np.isfinite(values), values, 0.0)
+
+    # magnitude: what double precision can carry through the model (one problem for the SAM)
+    mag = np.abs(finite)
+    out_of_range = (mag > MAX_MAGNITUDE) | ((mag != 0) & (mag < MIN_MAGNITUDE))
+    if out_of_range.any():
+        cells = np.argwhere(out_of_range)
+        i, j = max(cells, key=lambda ij: abs(np.log10(mag[ij[0], ij[1]])))
+        add(Problem("error", "magnitude", rows[i],
+                    f"{len(cells)} of {int((mag != 0).sum())} non-zero cells are outside what lewie can compute "
+                    f"with in double precision, e.g. {_cell(rows[i], cols[j], finite[i, j])}: non-zero cells must be "
+                    f"between {MIN_MAGNITUDE:g} and {MAX_MAGNITUDE:g} in absolute value, or the model's products "
+                    "and squares overflow or underflow; rescale the SAM (e.g. to thousands) and the scenario's "
+                    "amounts with it", float(finite[i, j])))
 
     # signs
     for i, j in np.argwhere(finite < 0):
@@ -296,6 +353,16 @@ def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = Non
                 and not bad[:, i].any():
             add(Problem("warning", "empty-account", lab,
                         f"account '{lab}' is empty: no receipts and no payments"))
+        for j in np.nonzero(row)[0]:
+            if bad[i, j] or flow_is_supported(lab, labels[j]):
+                continue
+            if a.kind == "act" or (parsed.get(labels[j]) is not None and parsed[labels[j]].kind == "out"
+                                   and parsed[labels[j]].name in LEAKAGES):
+                continue  # reported above as activity-sales / leakage-pays
+            add(Problem("error", "unsupported-flow", lab,
+                        f"the model has no place for the flow {_cell(lab, labels[j], row[j])}: "
+                        f"'{labels[j]}' pays '{lab}'" + _flow_hint(a.kind, parsed.get(labels[j])),
+                        float(row[j])))
         if x[i, i] != 0:
             add(Problem("warning", "diagonal", lab,
                         f"account '{lab}' pays itself {_num(x[i, i])} (cell row '{lab}', column "

@@ -81,8 +81,10 @@ def _parse_totals(values: tuple[str, ...]) -> dict[str, float]:
 def balance_cmd(file: Path, method: str, out: Path, fix_cell: tuple[str, ...],
                 fix_total: tuple[str, ...]) -> None:
     """Balance FILE so that every account's receipts equal its payments; write it to --out."""
+    from lewie.files import check_writable
     cells = _parse_cells(fix_cell)
     totals = _parse_totals(fix_total)
+    check_writable(out, what="balanced SAM")  # before the work
     data = read_sam(file)
     if method == "ras":
         if cells or totals:

@@ -106,7 +106,7 @@ def test_unknown_intervention_kind(tmp_path):
 def test_negative_amount_rejected():
     data = example_dict()
     data["interventions"][0]["amount"] = -5
-    with pytest.raises(InputError, match=r"interventions\[0\]\.amount.*greater than or equal to 0"):
+    with pytest.raises(InputError, match=r"interventions\[0\]\.amount.*must be ≥ 0, not -5"):
         scenario_from_dict(data)
 
 

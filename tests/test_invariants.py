@@ -16,6 +16,7 @@ from .conftest import example_dict
 def test_zero_shock_gives_zero_change():
     data = example_dict()
     data["interventions"][0]["amount"] = 0.0
+    data["interventions"][0]["cost"] = 1.0  # a variant costing 0 is refused (its multipliers would be 0/0)
     ds = lewie.run(scenario_from_dict(data))
     for var in ds.data_vars:
         if "state" in ds[var].dims:

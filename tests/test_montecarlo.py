@@ -207,7 +207,7 @@ def test_a_shock_that_fails_in_some_draws():
     sim = lewie.Simulation(SCENARIO).load().validate().calibrate()
     land = sim.calibration.params["fixed_factor"][("crop", "Land", "Elig")]
     sc = scenario(dashboard=None, interventions=[{"name": "sell", "kind": "factor_endowment", "activity": "crop",
-                                                  "factor": "Land", "households": ["Elig"], "amount": -0.97 * land}],
+                                                  "factor": "Land", "households": ["Elig"], "amount": -0.97 * land, "cost": 1.0}],
                   montecarlo={"draws": 30, "seed": 1})
     ds = lewie.run(sc)
     status = ds["status"].sel(variant="all").values

@@ -123,7 +123,7 @@ def test_negative_amount_where_not_allowed(tmp_path):
     text = GOOD.replace("amount = 480.0", "amount = -480.0")
     msg = error_of(tmp_path, text)
     n = line_of(text, "-480")
-    assert f"'interventions[0].amount' (intervention 'cash', line {n}): Input should be greater than or equal to 0" in msg
+    assert f"'interventions[0].amount' (intervention 'cash', line {n}): must be ≥ 0, not -480" in msg
 
 
 def test_negative_factor_endowment_is_allowed_but_not_below_zero(tmp_path):
@@ -215,4 +215,4 @@ def test_productivity_for_a_group_that_does_not_run_the_activity(tmp_path):
 def test_montecarlo_draws_must_not_be_negative(tmp_path):
     text = GOOD.replace("draws = 0", "draws = -1")
     msg = error_of(tmp_path, text)
-    assert f"'montecarlo.draws' (line {line_of(text, 'draws =')}): Input should be greater than or equal to 0" in msg
+    assert f"'montecarlo.draws' (line {line_of(text, 'draws =')}): must be ≥ 0, not -1" in msg
