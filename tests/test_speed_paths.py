@@ -1,0 +1,118 @@
+"""The fast paths give the same numbers as the straightforward ones (no timing asserts here: timings
+are in benchmarks/). Recalibration maps are computed once per (model, calibration); start-up imports
+only what a command needs."""
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lewie
+from lewie import draws as D
+
+from .conftest import EXAMPLE_SCENARIO
+
+
+@pytest.fixture(scope="module")
+def example():
+    return lewie.Simulation(EXAMPLE_SCENARIO).load().validate().calibrate().build()
+
+
+def _recalibrate_by_labels(model, cal, shares: D.ShareDraws):
+    """The recalibration rules written out with labels and Pyomo positions, draw by draw (reference)."""
+    from lewie.solvers.compile import compile_model
+    system = compile_model(model)
+    s = cal.structure
+    out_x, out_p = [], []
+    for d in range(shares.n_draws):
+        fs = dict(zip(cal.factor_uses, shares.factor_share[d]))
+        bs = dict(zip(cal.consumption, shares.budget_share[d]))
+        rate = {k: dict(zip(s.households, getattr(shares, k)[d])) for k in ("savings_rate", "transfer_rate",
+                                                                              "outside_rate")}
+        x, p = D._base_x(system, model, cal), D._base_p(system, model, cal)
+
+        def setp(name, key, v):
+            p[system.param_positions(model.find_component(name))[key]] = v
+
+        def setx(name, key, v):
+            x[system.var_positions(model.find_component(name))[key]] = v
+
+        fd = {u: cal.levels["value_added"][u[0], u[2]] * fs[u] for u in cal.factor_uses}
+        for u in cal.factor_uses:
+            setp("factor_share", u, fs[u])
+            setx("factor_demand", u, fd[u])
+            if u[1] in s.fixed_factors:
+                setp("fixed_factor", u, fd[u])
+        for a in s.activities:
+            va = cal.levels["value_added"][a]
+            setp("tfp", a, va / np.prod([fd[u] ** fs[u] for u in cal.factor_uses if (u[0], u[2]) == a]))
+        for h in s.households:
+            y = cal.levels["income"][h]
+            spent = y * (1 - sum(rate[k][h] for k in rate)) - sum(
+                cal.params["min_consumption"][k] for k in cal.consumption if k[1] == h)
+            for k in cal.consumption:
+                if k[1] == h:
+                    qc = cal.params["min_consumption"][k] + bs[k] * spent
+                    setx("consumption", k, qc)
+                    setp("budget_share", k, bs[k])
+                    setp("cpi_weight", k, qc / y)
+            for k in rate:
+                setp(k, h, rate[k][h])
+        out_x.append(x)
+        out_p.append(p)
+    return np.array(out_x), np.array(out_p)
+
+
+def test_array_recalibration_matches_label_rules(example):
+    cal = example.calibration
+    shares = D.perturb_shares(cal, 5, rng=np.random.default_rng(7))
+    X, P = D.recalibrate(example.model, cal, shares)
+    Xr, Pr = _recalibrate_by_labels(example.model, cal, shares)
+    system = D.recalibration_maps(example.model, cal).system
+    checked_p = np.concatenate([D.recalibration_maps(example.model, cal).p_index[n] for n in
+                                ("factor_share", "fixed_factor", "tfp", "budget_share", "cpi_weight",
+                                 "savings_rate", "transfer_rate", "outside_rate")])
+    checked_x = np.concatenate([D.recalibration_maps(example.model, cal).x_index[n]
+                                for n in ("factor_demand", "consumption")])
+    assert checked_p.size > 10 and checked_x.size > 10 and system.k == P.shape[1]
+    np.testing.assert_allclose(P[:, checked_p], Pr[:, checked_p], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(X[:, checked_x], Xr[:, checked_x], rtol=1e-13, atol=0)
+
+
+def test_recalibration_maps_cached_per_model_and_calibration(example):
+    cal = example.calibration
+    a = D.recalibration_maps(example.model, cal)
+    assert D.recalibration_maps(example.model, cal) is a
+    other = lewie.Simulation(EXAMPLE_SCENARIO).load().validate().calibrate().build()
+    b = D.recalibration_maps(other.model, other.calibration)
+    assert b is not a
+    n = len(D._CACHE)
+    del other, b
+    gc.collect()
+    assert len(D._CACHE) == n - 1  # the entry goes with its model and calibration
+
+
+def test_cli_start_does_not_import_the_numerical_stack():
+    code = ("import sys, lewie.cli; heavy = [m for m in ('pyomo.environ', 'xarray', 'pandas', 'scipy', "
+            "'matplotlib', 'dask', 'distributed', 'openpyxl') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_run_path_does_not_import_scipy_stats_matplotlib_or_dask():
+    code = ("import sys, lewie.cli, lewie.pipeline, lewie.montecarlo, lewie.results, lewie.report_text, "
+            "lewie.solvers.batch; heavy = [m for m in ('scipy.stats', 'matplotlib', 'dask', 'distributed', "
+            "'openpyxl') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_lazy_package_attributes():
+    assert callable(lewie.run) and callable(lewie.summarize) and lewie.analysis.__name__ == "lewie.analysis"
+    import lewie.sam as sam
+    assert callable(sam.ras) and callable(sam.read_sam)
+    with pytest.raises(AttributeError):
+        lewie.no_such_thing  # noqa: B018
