@@ -116,3 +116,34 @@ def test_lazy_package_attributes():
     assert callable(sam.ras) and callable(sam.read_sam)
     with pytest.raises(AttributeError):
         lewie.no_such_thing  # noqa: B018
+
+
+def test_shared_factors_apply_like_one_product_per_member():
+    """Members share their draw's matrix; after some get private matrices (refreshed), each member's
+    step is still exactly (to the bit) its own matrix times its own right-hand side."""
+    from lewie.solvers.batch import _Factors
+    rng = np.random.default_rng(5)
+    D, S, nc = 7, 4, 9
+    inv = rng.standard_normal((D, nc, nc))
+    fac = _Factors(inv.copy(), np.repeat(np.arange(D), S))
+    fac.store(np.array([2, 9, 27]), rng.standard_normal((3, nc, nc)))
+    fac.store(np.array([9]), rng.standard_normal((1, nc, nc)))  # a second refresh reuses its slot
+    assert fac.used == D + 3
+    members = np.array([0, 1, 2, 3, 9, 10, 27, 26, 13])
+    G = np.asfortranarray(rng.standard_normal((nc, members.size)))
+    expected = np.einsum("bij,jb->ib", fac.take(members), G)
+    assert np.array_equal(fac.apply(members, G), expected)
+    fac.need[[1, 9]] = True
+    taken = fac.take(np.array([1, 9, 3]))
+    assert np.isnan(taken[:2, 0, 0]).all() and not np.isnan(taken[2]).any()
+    assert _Factors(taken, np.arange(3)).need.tolist() == [True, True, False]
+
+
+def test_one_blas_thread_restores_the_limits():
+    from lewie.solvers.threads import one_blas_thread
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    with one_blas_thread():
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert all(n == 1 for n in inside) and after == before
