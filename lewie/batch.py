@@ -274,12 +274,25 @@ _SOLVERS_KEPT = 4
 _SOLVE_LOCK = threading.Lock()  # Pyomo model building and the compiled system's state are not thread-safe
 
 
+_PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_blas)
+
+
+def _pin_worker_blas() -> None:
+    """One BLAS thread in a worker process: a batch's parallelism is its worker processes (one per
+    core), and BLAS threads on top of them only compete for the same cores."""
+    if not _PINNED:
+        from lewie.solvers.threads import pin_blas_threads
+        pin_blas_threads()
+        _PINNED.append(os.getpid())
+
+
 def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
     """`lewie.montecarlo.solve_draws`, keeping each scenario's prepared `MonteCarlo` (calibrated,
     built, compiled) in the worker for its next chunks, as `lewie.montecarlo.run_draws` does between
     its chunks. One chunk at a time per process: a worker with several threads solves them in turn
     (start workers with one thread each, ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
     from .montecarlo import MonteCarlo
+    _pin_worker_blas()
     with _SOLVE_LOCK:
         if key is None:
             return MonteCarlo(scenario).solve(first, last)
@@ -426,7 +439,11 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     target)."""
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
+    from .results import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3
     path.parent.mkdir(parents=True, exist_ok=True)
+    if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
+        _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+        return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         store = H5NetCDFStore.open(str(tmp), mode="w", lock=HDF5_LOCK)
@@ -468,7 +485,8 @@ def _output_is_done(sp: ScenarioPlan, plan: BatchPlan) -> bool:
     if not path.exists():
         return False
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        from .results import results_engine
+        with xr.open_dataset(path, engine=results_engine(path)) as ds:
             return ds.attrs.get("scenario_key") == sp.key and int(ds.attrs.get("batch_draws", -1)) == plan.draws
     except Exception:
         return False
@@ -710,6 +728,31 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     return outcome
 
 
+def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
+    """A preferred worker for each scenario's chunks (content key -> worker address).
+
+    A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
+    (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
+    every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
+    largest first to the least loaded (work: its chunks' draws × variants). The preference is loose
+    (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
+    the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
+    """
+    scenarios = {sp.key: sp for sp in plan.scenarios}
+    if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
+        return {}
+    work: dict[str, float] = {}
+    for c in todo:
+        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(scenarios[c.key].variants))
+    load = {w: 0.0 for w in workers}
+    home = {}
+    for key in sorted(work, key=lambda k: (-work[k], k)):
+        w = min(workers, key=lambda a: (load[a], a))
+        home[key] = w
+        load[w] += work[key]
+    return home
+
+
 def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
               stream, solve, on_chunk) -> int:
     from dask.distributed import as_completed
@@ -717,10 +760,12 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     n_workers = len(client.scheduler_info()["workers"])
     # each task carries its (small, validated) scenario: nothing a lost worker could take with it
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
+    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
     for c in todo:
+        where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
-                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}")
+                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
         futures[f] = c
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
                    stream=stream, enabled=progress)

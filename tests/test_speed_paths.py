@@ -147,3 +147,17 @@ def test_one_blas_thread_restores_the_limits():
         inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     assert all(n == 1 for n in inside) and after == before
+
+
+def test_scenario_homes_balance_work_and_keep_a_scenario_on_one_worker(tmp_path):
+    from types import SimpleNamespace
+
+    from lewie.batch import Chunk, scenario_homes
+    sps = [SimpleNamespace(key=k, variants=["a"] * nv) for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
+    todo = [Chunk("s", sp.key, a, a + 9) for sp in sps for a in (0, 10)]
+    plan = SimpleNamespace(scenarios=sps)
+    home = scenario_homes(plan, todo, ["w1", "w2"])
+    assert set(home) == {"k1", "k2", "k3", "k4"}
+    assert home["k1"] == "w1" and {home["k2"], home["k3"], home["k4"]} == {"w2"}  # 60 vs 60 draw-variants
+    assert scenario_homes(plan, todo, ["w1"]) == {}
+    assert scenario_homes(plan, todo[:2], ["w1", "w2"]) == {}  # one scenario: chunks go anywhere
