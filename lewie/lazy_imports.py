@@ -40,3 +40,42 @@ def lazy_attribute(package: str, table: dict[str, str], name: str, namespace: di
     value = module if target.rsplit(".", 1)[-1] == name else getattr(module, name)
     namespace[name] = value
     return value
+
+
+class _DaskTypeUntilImported:
+    """Stands in for xarray's ``DuckArrayModule("dask")`` until ``dask.array`` is imported.
+
+    xarray asks, for every array it wraps, whether it is a Dask array (``array_type("dask")``), and
+    the first time it does so it imports ``dask.array`` (~0.5 s) when Dask is installed, even if no
+    Dask array will ever exist. Until ``dask.array`` is imported no object can be one of its
+    arrays, so the answer is the empty type tuple; once it is imported (a batch, a user's own Dask
+    code), this asks xarray for the real entry and replaces itself with it.
+    """
+
+    def __init__(self, cache: dict):
+        self._cache = cache
+
+    def _real(self):
+        from xarray.namedarray.pycompat import DuckArrayModule
+        real = DuckArrayModule("dask")
+        self._cache["dask"] = real
+        return real
+
+    @property
+    def type(self):
+        return self._real().type if "dask.array" in sys.modules else ()
+
+    def __getattr__(self, name):  # module, version, available: the real answer (imports dask)
+        return getattr(self._real(), name)
+
+
+def defer_xarray_dask_probe() -> None:
+    """Keep xarray from importing ``dask.array`` until something else does (see
+    `_DaskTypeUntilImported`). Does nothing if xarray has no such cache or already probed Dask."""
+    try:
+        from xarray.namedarray import pycompat
+    except ImportError:  # pragma: no cover - an xarray without this module: nothing to do
+        return
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    if isinstance(cache, dict) and "dask" not in cache and "dask.array" not in sys.modules:
+        cache["dask"] = _DaskTypeUntilImported(cache)

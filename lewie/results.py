@@ -8,8 +8,11 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from .lazy_imports import defer_xarray_dask_probe
 from .model import VARIABLES
 from .structure import Structure
+
+defer_xarray_dask_probe()  # results are numpy arrays: building them need not import dask.array
 
 CURRENCY = "SAM currency"
 

@@ -214,3 +214,12 @@ def test_partition_by_array_code_is_the_sequential_one(example):
     for f in ("core_vars", "core_eqs", "expl_vars", "expl_eqs", "level"):
         assert np.array_equal(getattr(fast, f), getattr(ref, f)), f
     assert fast.n_core < system.n // 4
+
+
+def test_results_do_not_import_dask_array_and_dask_arrays_still_work():
+    code = ("import sys, lewie; ds = lewie.run(sys.argv[1], draws=3); a = 'dask.array' in sys.modules; "
+            "import dask.array as da, xarray as xr; x = xr.DataArray(da.ones((4,), chunks=2), dims='i'); "
+            "print(a, type(x.data).__module__.split('.')[0], x.chunks is not None, float(x.sum()))")
+    out = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_SCENARIO)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "dask", "True", "4.0"]
