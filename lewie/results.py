@@ -327,10 +327,23 @@ def save_results(ds: xr.Dataset, path) -> "Path":
         if not isinstance(val, (str, int, float, np.integer, np.floating)):
             raise TypeError(f"attribute {name!r} is {type(val).__name__}; results attributes must be strings or numbers")
     if _fits_netcdf3(ds):
-        ds.to_netcdf(path, engine=RESULTS_ENGINE, format=RESULTS_FORMAT)
+        _write_netcdf3(ds, path)
     else:
         ds.to_netcdf(path, engine="h5netcdf")
     return path
+
+
+def _write_netcdf3(ds: xr.Dataset, path) -> None:
+    """``ds.to_netcdf(path, engine="scipy", format=RESULTS_FORMAT)``, the same bytes, through the store
+    directly with a plain lock: ``to_netcdf`` asks Dask which scheduler is active (importing Dask and
+    dask.distributed, ~0.4 s) to choose the lock, though results are numpy arrays."""
+    import threading
+    from xarray.backends import ScipyDataStore
+    store = ScipyDataStore(str(path), mode="w", format=RESULTS_FORMAT, lock=threading.Lock())
+    try:
+        ds.dump_to_store(store)
+    finally:
+        store.close()
 
 
 def _fits_netcdf3(ds: xr.Dataset) -> bool:
