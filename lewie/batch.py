@@ -312,6 +312,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     t0 = time.perf_counter()
     if chunk_is_done(chunk, out):
         return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
+    built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
     if solve is None:
         ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
     else:
@@ -320,7 +321,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     write_chunk(ds, chunk, out)
     t2 = time.perf_counter()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
-            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True}
+            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True, "built": built}
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
@@ -517,7 +518,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
             client.close()
         return
     n = n_workers or os.cpu_count() or 1
-    with _quiet_dask():
+    with _quiet_dask(), worker_settings():
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
@@ -526,6 +527,21 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
         finally:
             client.close()
             cluster.close()
+
+
+# Dask settings for lewie's local workers. The worker's statistical profiler (on by default) samples
+# the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
+# short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+
+
+@contextmanager
+def worker_settings():
+    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`;
+    the nannies pass the configuration on to the worker processes)."""
+    import dask
+    with dask.config.set(WORKER_SETTINGS):
+        yield
 
 
 @contextmanager
