@@ -40,19 +40,45 @@ def in_process(plan, folder: Path) -> float:
     return time.perf_counter() - t0
 
 
-def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Path) -> tuple[float, float, int]:
+def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Path) -> tuple[float, float, int, dict]:
+    """Start-up, wall time of the batch, chunks computed, and where the time went: ``plan`` (the
+    client validating every scenario), ``solve`` and ``write`` (summed over the workers' chunks:
+    building each scenario once, solving, writing chunk files) and ``merge`` (the client merging
+    each scenario's chunks into its results file)."""
     from dask.distributed import Client, LocalCluster
-    from lewie.batch import _quiet_dask, run_batch
+    import lewie.batch as B
     t0 = time.perf_counter()
-    with _quiet_dask():
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
-            client.run(lambda: __import__("lewie.montecarlo"))  # the workers' imports: start-up, not work
-            startup = time.perf_counter() - t0
-            t1 = time.perf_counter()
-            outcome = run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client, progress=False)
-            work = time.perf_counter() - t1
-    return startup, work, len(outcome.computed)
+    parts = {"plan": 0.0, "solve": 0.0, "write": 0.0, "merge": 0.0, "builds": 0}
+
+    def timed(fn, key):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                parts[key] += time.perf_counter() - t
+        return wrapper
+
+    def on_chunk(report):
+        parts["solve"] += report.get("solve_seconds", 0.0)
+        parts["write"] += report.get("write_seconds", 0.0)
+        parts["builds"] += int(bool(report.get("built", False)))
+
+    saved = B.plan_batch, B.merge_scenario
+    B.plan_batch, B.merge_scenario = timed(B.plan_batch, "plan"), timed(B.merge_scenario, "merge")
+    try:
+        with B._quiet_dask(), B.worker_settings():
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                              silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+                client.run(lambda: __import__("lewie.montecarlo"))  # the workers' imports: start-up, not work
+                startup = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                outcome = B.run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client,
+                                      progress=False, on_chunk=on_chunk)
+                work = time.perf_counter() - t1
+    finally:
+        B.plan_batch, B.merge_scenario = saved
+    return startup, work, len(outcome.computed), parts
 
 
 def identical(a: Path, b: Path) -> bool:
@@ -92,10 +118,13 @@ def main(argv=None) -> None:
     print(f"  in-process (run_draws + save_results)   {t_in:7.1f} s   {n_draws / t_in:7.1f} draws/s")
     rows = {}
     for w in (1, 2):
-        startup, work, chunks = batched(files, args.draws, args.chunk_size, w, tmp / f"w{w}")
+        startup, work, chunks, parts = batched(files, args.draws, args.chunk_size, w, tmp / f"w{w}")
         rows[w] = (startup, work)
         print(f"  batch, {w} worker{'s' if w > 1 else ' '} ({chunks} chunks)           {work:7.1f} s   "
               f"{n_draws / work:7.1f} draws/s   (+ {startup:.1f} s cluster start-up)")
+        print(f"      client: plan {parts['plan']:.1f} s, merge {parts['merge']:.1f} s; workers (summed): "
+              f"build+solve {parts['solve']:.1f} s ({parts['builds']} scenario builds), chunk writes "
+              f"{parts['write']:.1f} s")
     s1, w1 = rows[1]
     s2, w2 = rows[2]
     print(f"overhead of the distributed layer, 1 worker vs in-process: {100 * (w1 / t_in - 1):+.0f}% "

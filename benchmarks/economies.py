@@ -68,13 +68,18 @@ FIXED = ("land", "capital")
 
 def benchmark_sam() -> pd.DataFrame:
     """The SAM of the benchmark economy (balanced; net trade with the outside closes each account)."""
-    labels = ([account("act", g, h) for (g, h) in OUTPUT] + [account("com", g) for g in GOODS]
-              + [account("fac", f) for f in FACTORS] + [account("hh", h) for h in HOUSEHOLDS]
+    return _sam(HOUSEHOLDS, VILLAGES, OUTPUT, INCOME, BUDGET, LEAK, LABOUR_SPLIT)
+
+
+def _sam(households, villages, output, income, budget, leak, labour_split) -> pd.DataFrame:
+    """A balanced SAM from the constants' layout (see `benchmark_sam`; `scaled_economy` for a larger one)."""
+    labels = ([account("act", g, h) for (g, h) in output] + [account("com", g) for g in GOODS]
+              + [account("fac", f) for f in FACTORS] + [account("hh", h) for h in households]
               + [account("out", o) for o in ("world", "savings", "transfers", "spending")])
     sam = pd.DataFrame(0.0, index=labels, columns=labels)
-    village_of = {h: v for v, hs in VILLAGES.items() for h in hs}
-    labour_used = {v: 0.0 for v in VILLAGES}
-    for (g, h), qp in OUTPUT.items():
+    village_of = {h: v for v, hs in villages.items() for h in hs}
+    labour_used = {v: 0.0 for v in villages}
+    for (g, h), qp in output.items():
         a = account("act", g, h)
         sam.loc[a, account("com", g)] = qp
         for gg, s in INTERMEDIATE[g].items():
@@ -85,14 +90,14 @@ def benchmark_sam() -> pd.DataFrame:
             if f in FIXED:  # activity-specific: the group running the activity receives the rent
                 sam.loc[account("hh", h), account("fac", f)] += s * va
         labour_used[village_of[h]] += FACTOR_SHARE[g].get("labor", 0.0) * va
-    for h in HOUSEHOLDS:
-        y = INCOME[h]
-        for o, s in LEAK[h].items():
+    for h in households:
+        y = income[h]
+        for o, s in leak[h].items():
             sam.loc[account("out", o), account("hh", h)] = s * y
-        local = y * (1 - sum(LEAK[h].values()))
-        for g, s in BUDGET[h].items():
+        local = y * (1 - sum(leak[h].values()))
+        for g, s in budget[h].items():
             sam.loc[account("com", g), account("hh", h)] = s * local
-        sam.loc[account("hh", h), account("fac", "labor")] = LABOUR_SPLIT[h] * labour_used[village_of[h]]
+        sam.loc[account("hh", h), account("fac", "labor")] = labour_split[h] * labour_used[village_of[h]]
     for o in ("savings", "transfers", "spending"):
         sam.loc[account("out", "world"), account("out", o)] = sam.loc[account("out", o)].sum()
     sam.loc[account("out", "world"), account("fac", "inputs")] = sam.loc[account("fac", "inputs")].sum()
@@ -102,12 +107,63 @@ def benchmark_sam() -> pd.DataFrame:
             sam.loc[account("out", "world"), acc] += gap  # imports
         else:
             sam.loc[acc, account("out", "world")] += -gap  # exports
-    for h in HOUSEHOLDS:  # exogenous income closes each household account
+    for h in households:  # exogenous income closes each household account
         hh = account("hh", h)
         sam.loc[hh, account("out", "world")] = sam[hh].sum() - sam.loc[hh].sum()
     world = account("out", "world")
-    assert abs(sam.loc[world].sum() - sam[world].sum()) < 1e-6
+    assert abs(sam.loc[world].sum() - sam[world].sum()) < 1e-6 * max(1.0, float(sam.to_numpy().sum()))
     return sam
+
+
+def scaled_economy(copies: int = 8, village_pairs: int = 2) -> tuple[pd.DataFrame, dict, tuple]:
+    """A larger economy built the same way: ``copies`` copies of the five groups (5·copies groups) in
+    2·``village_pairs`` villages; copy i of a group is named ``<group>_<i>``, lives in village
+    ``upland_<i mod pairs>`` or ``river_<i mod pairs>``, and has output and income scaled by
+    1 + 0.05·i (so the copies differ). Labour is split as in the benchmark economy, among the copies
+    sharing a village. Returns the SAM, the scenario (as a dict, like `scenario_dict`) and the six
+    `SHOCKS` aimed at copy 0. ``scaled_economy(8, 2)``: 40 groups, 4 villages.
+    """
+    households, villages, output, income, budget, leak, split = [], {}, {}, {}, {}, {}, {}
+    per_village = {}
+    for i in range(copies):
+        for v, hs in VILLAGES.items():
+            per_village[f"{v}_{i % village_pairs}"] = per_village.get(f"{v}_{i % village_pairs}", 0) + 1
+    for i in range(copies):
+        f = 1.0 + 0.05 * i
+        for v, hs in VILLAGES.items():
+            vname = f"{v}_{i % village_pairs}"
+            for h in hs:
+                name = f"{h}_{i}"
+                households.append(name)
+                villages.setdefault(vname, []).append(name)
+                income[name] = INCOME[h] * f
+                budget[name], leak[name] = BUDGET[h], LEAK[h]
+                split[name] = LABOUR_SPLIT[h] / per_village[vname]
+        for (g, h), qp in OUTPUT.items():
+            output[g, f"{h}_{i}"] = qp * f
+    sam = _sam(households, villages, output, income, budget, leak, split)
+    scenario = {"name": f"scaled benchmark economy ({len(households)} household groups, {len(villages)} villages)",
+                "sam": "sam.csv", "villages": villages, "markets": MARKETS,
+                "labour_supply": {"elasticity": {h: ELASTICITY[h.rsplit("_", 1)[0]] for h in households}},
+                "input_budget": {"factors": ["inputs"], "households": ["smallholder_0"]}}
+    rename = {h: f"{h}_0" for h in HOUSEHOLDS} | {v: f"{v}_0" for v in VILLAGES}
+
+    def moved(index):
+        return tuple(rename.get(x, x) for x in index) if isinstance(index, tuple) else rename.get(index, index)
+
+    shocks = tuple(Shock(sh.name, tuple((p, moved(ix), how, val) for p, ix, how, val in sh.changes)) for sh in SHOCKS)
+    return sam, scenario, shocks
+
+
+def scaled_scenario(folder: Path, copies: int = 8, village_pairs: int = 2):
+    """Write the scaled economy's SAM into ``folder``; return its validated scenario and its shocks."""
+    from lewie.sam.io import write_sam
+    from lewie.scenario import scenario_from_dict
+    sam, sc, shocks = scaled_economy(copies, village_pairs)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_sam(sam, folder / "sam.csv")
+    return scenario_from_dict(sc, base=folder, source=folder / "scenario.toml"), shocks
 
 
 def scenario_dict() -> dict:

@@ -3,18 +3,34 @@
     import lewie
     ds = lewie.run("scenarios/example_village.toml")
     lewie.analysis.income_multiplier(ds)
+
+The names below are imported on first use (PEP 562), so that ``lewie --help`` or a command that
+needs only part of the package does not pay for Pyomo, xarray and SciPy (see `lewie.lazy_imports`).
 """
 from __future__ import annotations
 
+import sys
+
 __version__ = "0.1.0"
 
-from . import analysis  # noqa: E402
 from .errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
-from .engine import run  # noqa: E402
-from .pipeline import Simulation  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
-from .statistics import summarize  # noqa: E402
-from . import accessor  # noqa: E402,F401  (registers ds.lewie)
+from .lazy_imports import defer_scipy_stats, lazy_attribute  # noqa: E402
+
+defer_scipy_stats()
+if "xarray" in sys.modules:  # a notebook that already uses xarray gets ds.lewie at once
+    from . import accessor  # noqa: E402,F401
+
+_LAZY = {"analysis": ".analysis", "run": ".engine", "Simulation": ".pipeline", "Scenario": ".scenario",
+         "load_scenario": ".scenario", "summarize": ".statistics"}
+
+
+def __getattr__(name: str):
+    return lazy_attribute(__name__, _LAZY, name, globals())
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["__version__", "run", "summarize", "load_scenario", "Scenario", "Simulation", "analysis", "LewieError",
            "InputError", "SAMError", "CalibrationError", "SolveError", "StageError"]

@@ -275,12 +275,25 @@ _SOLVERS_KEPT = 4
 _SOLVE_LOCK = threading.Lock()  # Pyomo model building and the compiled system's state are not thread-safe
 
 
+_PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_blas)
+
+
+def _pin_worker_blas() -> None:
+    """One BLAS thread in a worker process: a batch's parallelism is its worker processes (one per
+    core), and BLAS threads on top of them only compete for the same cores."""
+    if not _PINNED:
+        from lewie.solvers.threads import pin_blas_threads
+        pin_blas_threads()
+        _PINNED.append(os.getpid())
+
+
 def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
     """`lewie.montecarlo.solve_draws`, keeping each scenario's prepared `MonteCarlo` (calibrated,
     built, compiled) in the worker for its next chunks, as `lewie.montecarlo.run_draws` does between
     its chunks. One chunk at a time per process: a worker with several threads solves them in turn
     (start workers with one thread each, ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
     from .montecarlo import MonteCarlo
+    _pin_worker_blas()
     with _SOLVE_LOCK:
         if key is None:
             return MonteCarlo(scenario).solve(first, last)
@@ -300,6 +313,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     t0 = time.perf_counter()
     if chunk_is_done(chunk, out):
         return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
+    built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
     if solve is None:
         ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
     else:
@@ -308,7 +322,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     write_chunk(ds, chunk, out)
     t2 = time.perf_counter()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
-            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True}
+            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True, "built": built}
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
@@ -411,7 +425,11 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     target)."""
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
+    from .results import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3
     path.parent.mkdir(parents=True, exist_ok=True)
+    if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
+        _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+        return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         store = H5NetCDFStore.open(str(tmp), mode="w", lock=HDF5_LOCK)
@@ -453,7 +471,8 @@ def _output_is_done(sp: ScenarioPlan, plan: BatchPlan) -> bool:
     if not path.exists():
         return False
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        from .results import results_engine
+        with xr.open_dataset(path, engine=results_engine(path)) as ds:
             return ds.attrs.get("scenario_key") == sp.key and int(ds.attrs.get("batch_draws", -1)) == plan.draws
     except Exception:
         return False
@@ -484,7 +503,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
             client.close()
         return
     n = n_workers or os.cpu_count() or 1
-    with _quiet_dask():
+    with _quiet_dask(), worker_settings():
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
@@ -493,6 +512,21 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
         finally:
             client.close()
             cluster.close()
+
+
+# Dask settings for lewie's local workers. The worker's statistical profiler (on by default) samples
+# the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
+# short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+
+
+@contextmanager
+def worker_settings():
+    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`;
+    the nannies pass the configuration on to the worker processes)."""
+    import dask
+    with dask.config.set(WORKER_SETTINGS):
+        yield
 
 
 @contextmanager
@@ -713,6 +747,31 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
     return outcome
 
 
+def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
+    """A preferred worker for each scenario's chunks (content key -> worker address).
+
+    A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
+    (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
+    every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
+    largest first to the least loaded (work: its chunks' draws × variants). The preference is loose
+    (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
+    the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
+    """
+    scenarios = {sp.key: sp for sp in plan.scenarios}
+    if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
+        return {}
+    work: dict[str, float] = {}
+    for c in todo:
+        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(scenarios[c.key].variants))
+    load = {w: 0.0 for w in workers}
+    home = {}
+    for key in sorted(work, key=lambda k: (-work[k], k)):
+        w = min(workers, key=lambda a: (load[a], a))
+        home[key] = w
+        load[w] += work[key]
+    return home
+
+
 def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
               stream, solve, on_chunk) -> int:
     from dask.distributed import as_completed
@@ -720,10 +779,12 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     n_workers = len(client.scheduler_info()["workers"])
     # each task carries its (small, validated) scenario: nothing a lost worker could take with it
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
+    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
     for c in todo:
+        where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
-                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}")
+                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
         futures[f] = c
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
                    stream=stream, enabled=progress)

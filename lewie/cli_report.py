@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-import xarray as xr
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # imported where used: `lewie --help` does not need xarray
+    import xarray as xr
 
 REQUIRED = ("income", "real_income", "production", "cost", "beneficiary")
 

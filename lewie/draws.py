@@ -28,6 +28,7 @@ them that way; `normalise` rescales explicitly).
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -126,8 +127,11 @@ def perturb_shares(cal: Calibration, n: int, *, rng: np.random.Generator, concen
     return ShareDraws(**out)
 
 
-def _check_shares(cal: Calibration, draws: ShareDraws) -> None:
-    for name, (items, groups) in (("factor_share", _activity_of_use(cal)), ("budget_share", _household_of_pair(cal))):
+def _check_shares(cal: Calibration, draws: ShareDraws, checks: dict | None = None) -> None:
+    checks = checks if checks is not None else {
+        name: (items, groups, _indicator(items, groups))
+        for name, (items, groups) in (("factor_share", _activity_of_use(cal)), ("budget_share", _household_of_pair(cal)))}
+    for name, (items, groups, M) in checks.items():
         a = getattr(draws, name)
         if a is None:
             continue
@@ -137,7 +141,7 @@ def _check_shares(cal: Calibration, draws: ShareDraws) -> None:
         if not np.isfinite(a).all() or (a < 0).any():
             d, j = np.argwhere(~(np.isfinite(a) & (a >= 0)))[0]
             raise CalibrationError(f"draw {d}: {name}{_label(cal, name, j)} = {a[d, j]:g} is not a share")
-        sums = a @ _indicator(items, groups)
+        sums = a @ M
         bad = np.argwhere(np.abs(sums - 1.0) > SHARE_TOL)
         if bad.size:
             d, g = bad[0]
@@ -220,6 +224,147 @@ def labour_endowments(cal: Calibration, fd: np.ndarray, rule: str = "kept") -> n
     return base * ratio
 
 
+class RecalibrationMaps:
+    """Everything `recalibrate` needs that depends only on the model and its calibration, computed once.
+
+    Index maps from the calibration's labels to positions in the compiled system's vectors (one
+    integer array per component written), the 0/1 indicator matrices of the sums, the calibrated
+    levels the rules keep (value added, income, minimum consumption, labour supply, production net
+    of intermediate demand) and the calibrated base point X and parameters P. With these, a call of
+    `recalibrate` is array code only: no Pyomo object and no label dictionary is touched per draw.
+
+    Get one with `recalibration_maps` (cached per (model, calibration) pair; see `RecalibrationCache`).
+    Values of parameters the calibration does not hold (none for a model built from it) are those
+    the model had when the maps were built.
+    """
+
+    def __init__(self, model: pyo.Block, cal: Calibration):
+        from lewie.solvers.compile import compile_model
+        self.system = system = compile_model(model)
+        s = cal.structure
+        H, G, V = list(s.households), list(s.goods), list(s.villages)
+        hpos = {h: i for i, h in enumerate(H)}
+        gpos = {g: i for i, g in enumerate(G)}
+        uses, acts = list(cal.factor_uses), list(s.activities)
+        apos = {a: i for i, a in enumerate(acts)}
+        self.uses, self.pairs = uses, list(cal.consumption)
+        pairs = self.pairs
+        self.D_shape = (len(G), len(H))
+        # production side
+        self.va = np.array([cal.levels["value_added"][a] for a in acts])
+        self.act_of_use = np.array([apos[g, h] for g, _, h in uses], dtype=np.int64)
+        self.M_use = _indicator([(g, h) for g, _, h in uses], acts)
+        # household side
+        self.y = np.array([cal.levels["income"][h] for h in H])
+        self.hh_of_pair = np.array([hpos[h] for _, h in pairs], dtype=np.int64)
+        self.good_of_pair = np.array([gpos[g] for g, _ in pairs], dtype=np.int64)
+        self.emin = np.array([cal.params["min_consumption"][k] for k in pairs])
+        self.M_pair = _indicator([h for _, h in pairs], H)
+        self.fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses], dtype=bool)
+        self.M_hh_use = _indicator([h for _, _, h in uses], H)
+        wages = np.zeros(len(H))
+        for (f, h), v in cal.levels["labour_supply"].items():
+            wages[hpos[h]] += v  # wages are 1 at the base
+        self.wages = wages
+        # surpluses: production net of intermediate demand, accumulated in the calibration's order
+        hms0 = np.zeros((len(G), len(H)))
+        for (g, h), v in cal.levels["production"].items():
+            hms0[gpos[g], hpos[h]] += v
+        for (a, g, h), v in cal.levels["intermediate_demand"].items():
+            hms0[gpos[g], hpos[h]] -= v
+        self.hms0 = hms0
+        self.member = np.array([[s.village_of[h] == v for v in V] for h in H], dtype=float)  # (H, V)
+        self.exo = np.array([[cal.params["exogenous_demand"][g, v] for v in V] for g in G])
+        TF = list(s.tradable_factors)
+        fpos = {f: i for i, f in enumerate(TF)}
+        hfms0 = np.zeros((len(TF), len(H)))
+        for (f, h), v in cal.levels["labour_supply"].items():
+            hfms0[fpos[f], hpos[h]] += v
+        self.hfms0 = hfms0
+        lpairs = list(cal.labour_supply)
+        self.endow0 = np.array([cal.levels["labour_supply"][k] for k in lpairs], dtype=float)
+        self.M_lab_hh = _indicator([h for _, h in lpairs], H)
+        self.lab_at = (np.array([fpos[f] for f, _ in lpairs], dtype=np.int64),
+                       np.array([hpos[h] for _, h in lpairs], dtype=np.int64))
+        tradable = [j for j, (_, f, _) in enumerate(uses) if f in fpos]
+        self.tradable_use = np.array(tradable, dtype=np.int64)
+        self.tradable_at = (np.array([fpos[uses[j][1]] for j in tradable], dtype=np.int64),
+                            np.array([hpos[uses[j][2]] for j in tradable], dtype=np.int64))
+        bpos = {k: j for j, k in enumerate(uses)}
+        budget_keys = list(cal.params["input_budget"])
+        self.budget_use = np.array([bpos[k] for k in budget_keys], dtype=np.int64)
+        vg, zg = s.goods_at("village"), s.goods_at("zone")
+        vf, zf = s.factors_at("village"), s.factors_at("zone")
+        self.village_goods = np.array([gpos[g] for g in vg], dtype=np.int64)
+        self.zone_goods = np.array([gpos[g] for g in zg], dtype=np.int64)
+        self.village_factors = np.array([fpos[f] for f in vf], dtype=np.int64)
+        self.zone_factors = np.array([fpos[f] for f in zf], dtype=np.int64)
+        # positions in the compiled system of everything written, in the order the rules give it
+        fixed_keys = [k for k in uses if k[1] in s.fixed_factors]
+        p_keys = {"factor_share": uses, "tfp": acts, "fixed_factor": fixed_keys, "input_budget": budget_keys,
+                  "budget_share": pairs, "cpi_weight": pairs, "savings_rate": H, "transfer_rate": H,
+                  "outside_rate": H, "exogenous_income": H, "labour_endowment": lpairs,
+                  "village_net_trade": [(g, v) for g in vg for v in V], "zone_net_trade": list(zg),
+                  "village_factor_trade": [(f, v) for f in vf for v in V], "zone_factor_trade": list(zf)}
+        x_keys = {"factor_demand": uses, "labour_supply": lpairs, "consumption": pairs, "transfers_out": H, "savings": H,
+                  "outside_spending": H, "household_surplus": [(g, h) for g in G for h in H],
+                  "village_surplus": [(g, v) for g in G for v in V], "zone_surplus": G,
+                  "household_factor_surplus": [(f, h) for f in TF for h in H],
+                  "village_factor_surplus": [(f, v) for f in TF for v in V], "zone_factor_surplus": TF}
+        self.p_index = {n: self._positions(model, n, keys, "p") for n, keys in p_keys.items()}
+        self.x_index = {n: self._positions(model, n, keys, "x") for n, keys in x_keys.items()}
+        self.base_x = _base_x(system, model, cal)
+        self.base_p = _base_p(system, model, cal)
+        self.base_shares = base_shares(cal)
+        self.share_checks = {name: (items, groups, _indicator(items, groups))
+                             for name, (items, groups) in (("factor_share", _activity_of_use(cal)),
+                                                           ("budget_share", _household_of_pair(cal)))}
+
+    def _positions(self, model, comp_name, keys, kind) -> np.ndarray:
+        comp = model.find_component(comp_name)
+        if comp is None:
+            return np.zeros(0, dtype=np.int64)
+        pos = self.system.var_positions(comp) if kind == "x" else self.system.param_positions(comp)
+        return np.array([pos[k] for k in keys], dtype=np.int64)
+
+
+class RecalibrationCache:
+    """`RecalibrationMaps` per (model, calibration), built on first use and kept while both live.
+
+    Keyed by the identity of the two objects (with weak references, so an entry goes when its model
+    or its calibration is garbage-collected): maps are never reused for another economy, nor for a
+    sweep point's calibration of the same model.
+    """
+
+    def __init__(self):
+        self._entries: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, RecalibrationMaps]] = {}
+
+    def get(self, model: pyo.Block, cal: Calibration) -> RecalibrationMaps:
+        key = (id(model), id(cal))
+        hit = self._entries.get(key)
+        if hit is not None and hit[0]() is model and hit[1]() is cal:
+            return hit[2]
+        maps = RecalibrationMaps(model, cal)
+        self._entries[key] = (weakref.ref(model), weakref.ref(cal), maps)
+        weakref.finalize(model, self._entries.pop, key, None)
+        weakref.finalize(cal, self._entries.pop, key, None)
+        return maps
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_CACHE = RecalibrationCache()
+
+
+def recalibration_maps(model: pyo.Block, cal: Calibration) -> RecalibrationMaps:
+    """The (cached) `RecalibrationMaps` of ``model`` built from ``cal``."""
+    return _CACHE.get(model, cal)
+
+
 def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check: bool = True,
                 tol: float = BASE_TOL, labour: str = "kept") -> tuple[np.ndarray, np.ndarray]:
     """Each draw's base point and parameters: (X0, P0) of shapes (D, n) and (D, k).
@@ -230,118 +375,84 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     ``check`` (default) every draw's base is verified by the compiled residual and a draw that does
     not solve its own model raises `CalibrationError` naming the draw and the equation. ``labour``:
     how each draw's labour endowments follow its labour use (`labour_endowments`; default: kept).
+    The index maps are computed once per (model, calibration) (`recalibration_maps`); each call is
+    array code.
     """
-    from lewie.solvers.compile import compile_model
-    system = compile_model(model)
-    s = cal.structure
-    _check_shares(cal, draws)
+    mp = recalibration_maps(model, cal)
+    system = mp.system
+    _check_shares(cal, draws, mp.share_checks)
     D = draws.n_draws
-    full = base_shares(cal)
+    full = mp.base_shares
     sh = {f.name: np.broadcast_to(np.atleast_2d(getattr(draws, f.name) if getattr(draws, f.name) is not None
                                                  else getattr(full, f.name)), (D, getattr(full, f.name).shape[1]))
           for f in fields(ShareDraws)}
-    H, G = list(s.households), list(s.goods)
-    hpos = {h: i for i, h in enumerate(H)}
-    uses, acts = list(cal.factor_uses), list(s.activities)
-    apos = {a: i for i, a in enumerate(acts)}
     # --- production side: output and value added keep their SAM levels
-    va = np.array([cal.levels["value_added"][a] for a in acts])
-    act_of_use = np.array([apos[g, h] for g, _, h in uses])
+    va = mp.va
     fs = sh["factor_share"]
-    fd = va[act_of_use] * fs  # (D, U)
+    fd = va[mp.act_of_use] * fs  # (D, U)
     with np.errstate(divide="ignore"):
         log_fd = np.where(fd > 0, np.log(np.where(fd > 0, fd, 1.0)), -np.inf)
-    M_use = _indicator([(g, h) for g, _, h in uses], acts)
-    tfp = va * np.exp(-((fs * np.where(fs > 0, log_fd, 0.0)) @ M_use))
+    tfp = va * np.exp(-((fs * np.where(fs > 0, log_fd, 0.0)) @ mp.M_use))
     # --- household side: income kept
-    y = np.array([cal.levels["income"][h] for h in H])
+    y = mp.y
     rates = {k: sh[k] for k in ("savings_rate", "transfer_rate", "outside_rate")}
-    pairs = list(cal.consumption)
-    hh_of_pair = np.array([hpos[h] for _, h in pairs])
-    emin = np.array([cal.params["min_consumption"][k] for k in pairs])
-    M_pair = _indicator([h for _, h in pairs], H)
-    local = y * (1.0 - rates["savings_rate"] - rates["transfer_rate"] - rates["outside_rate"]) - emin @ M_pair
+    hh_of_pair = mp.hh_of_pair
+    emin = mp.emin
+    local = y * (1.0 - rates["savings_rate"] - rates["transfer_rate"] - rates["outside_rate"]) - emin @ mp.M_pair
     qc = emin + sh["budget_share"] * local[:, hh_of_pair]
     cpi_weight = qc / y[hh_of_pair]
-    fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses])
-    rents = (fd * fixed_use) @ _indicator([h for _, _, h in uses], H)
-    lpairs = list(cal.labour_supply)
-    endow = labour_endowments(cal, fd, labour)  # (D, L)
-    wages = endow @ _indicator([h for _, h in lpairs], H) if lpairs else np.zeros((D, len(H)))  # wages are 1
+    fixed_use = mp.fixed_use
+    rents = (fd * fixed_use) @ mp.M_hh_use
+    endow = labour_endowments(cal, fd, labour) if labour != "kept" else np.tile(mp.endow0, (D, 1))  # (D, L)
+    wages = endow @ mp.M_lab_hh if mp.endow0.size else np.zeros((D, len(y)))  # wages are 1 at the base
     exinc = y - rents - wages
     # --- surpluses and the net trades that pin local prices
-    ids = cal.levels["intermediate_demand"]
-    gpos = {g: i for i, g in enumerate(G)}
-    hms = np.zeros((D, len(G), len(H)))
-    for (g, h), v in cal.levels["production"].items():
-        hms[:, gpos[g], hpos[h]] += v
-    for (a, g, h), v in ids.items():
-        hms[:, gpos[g], hpos[h]] -= v
-    np.subtract.at(hms, (slice(None), np.array([gpos[g] for g, _ in pairs]), hh_of_pair), qc)
-    V = list(s.villages)
-    member = np.array([[s.village_of[h] == v for v in V] for h in H], dtype=float)  # (H, V)
-    exo = np.array([[cal.params["exogenous_demand"][g, v] for v in V] for g in G])
-    vms = hms @ member - exo  # (D, G, V)
+    hms = np.repeat(mp.hms0[None], D, axis=0)
+    np.subtract.at(hms, (slice(None), mp.good_of_pair, hh_of_pair), qc)
+    vms = hms @ mp.member - mp.exo  # (D, G, V)
     zms = vms.sum(axis=2)
-    TF = list(s.tradable_factors)
-    fpos = {f: i for i, f in enumerate(TF)}
-    hfms = np.zeros((D, len(TF), len(H)))
-    for j, (f, h) in enumerate(lpairs):
-        hfms[:, fpos[f], hpos[h]] += endow[:, j]
-    tradable_use = np.array([f in fpos for _, f, _ in uses])
-    for j in np.flatnonzero(tradable_use):
-        g, f, h = uses[j]
-        hfms[:, fpos[f], hpos[h]] -= fd[:, j]
-    vfms = hfms @ member
+    hfms = np.zeros((D,) + mp.hfms0.shape)
+    np.add.at(hfms, (slice(None),) + mp.lab_at, endow)
+    np.subtract.at(hfms, (slice(None),) + mp.tradable_at, fd[:, mp.tradable_use])
+    vfms = hfms @ mp.member
     zfms = vfms.sum(axis=2)
 
     # --- into the compiled system's vectors
-    X0 = np.tile(_base_x(system, model, cal), (D, 1))
-    P0 = np.tile(_base_p(system, model, cal), (D, 1))
+    X0 = np.tile(mp.base_x, (D, 1))
+    P0 = np.tile(mp.base_p, (D, 1))
 
-    def put(arr, comp_name, keys, values, kind):
-        comp = model.find_component(comp_name)
-        pos = system.var_positions(comp) if kind == "x" else system.param_positions(comp)
-        idx = np.array([pos[k] for k in keys], dtype=np.int64)
+    def put(arr, comp_name, values, kind):
+        idx = (mp.x_index if kind == "x" else mp.p_index)[comp_name]
         if idx.size:
             arr[:, idx] = values
 
-    put(P0, "factor_share", uses, fs, "p")
-    put(P0, "tfp", acts, tfp, "p")
-    fixed_keys = [k for k in uses if k[1] in s.fixed_factors]
-    put(P0, "fixed_factor", fixed_keys, fd[:, fixed_use], "p")
-    budget_keys = list(cal.params["input_budget"])
-    bpos = {k: j for j, k in enumerate(uses)}
-    put(P0, "input_budget", budget_keys, fd[:, [bpos[k] for k in budget_keys]], "p")
-    put(P0, "budget_share", pairs, sh["budget_share"], "p")
-    put(P0, "cpi_weight", pairs, cpi_weight, "p")
+    put(P0, "factor_share", fs, "p")
+    put(P0, "tfp", tfp, "p")
+    put(P0, "fixed_factor", fd[:, fixed_use], "p")
+    put(P0, "input_budget", fd[:, mp.budget_use], "p")
+    put(P0, "budget_share", sh["budget_share"], "p")
+    put(P0, "cpi_weight", cpi_weight, "p")
     for k in ("savings_rate", "transfer_rate", "outside_rate"):
-        put(P0, k, H, rates[k], "p")
-    put(P0, "exogenous_income", H, exinc, "p")
-    put(P0, "labour_endowment", lpairs, endow, "p")
-    vg = s.goods_at("village")
-    put(P0, "village_net_trade", [(g, v) for g in vg for v in V],
-        np.stack([vms[:, gpos[g], j] for g in vg for j in range(len(V))], axis=1) if vg else np.zeros((D, 0)), "p")
-    zg = s.goods_at("zone")
-    put(P0, "zone_net_trade", zg, np.stack([zms[:, gpos[g]] for g in zg], axis=1) if zg else np.zeros((D, 0)), "p")
-    vf = s.factors_at("village")
-    put(P0, "village_factor_trade", [(f, v) for f in vf for v in V],
-        np.stack([vfms[:, fpos[f], j] for f in vf for j in range(len(V))], axis=1) if vf else np.zeros((D, 0)), "p")
-    zf = s.factors_at("zone")
-    put(P0, "zone_factor_trade", zf, np.stack([zfms[:, fpos[f]] for f in zf], axis=1) if zf else np.zeros((D, 0)), "p")
+        put(P0, k, rates[k], "p")
+    put(P0, "exogenous_income", exinc, "p")
+    put(P0, "labour_endowment", endow, "p")
+    put(P0, "village_net_trade", vms[:, mp.village_goods, :].reshape(D, -1), "p")
+    put(P0, "zone_net_trade", zms[:, mp.zone_goods], "p")
+    put(P0, "village_factor_trade", vfms[:, mp.village_factors, :].reshape(D, -1), "p")
+    put(P0, "zone_factor_trade", zfms[:, mp.zone_factors], "p")
 
-    put(X0, "factor_demand", uses, fd, "x")
-    put(X0, "labour_supply", lpairs, endow, "x")
-    put(X0, "consumption", pairs, qc, "x")
-    put(X0, "transfers_out", H, rates["transfer_rate"] * y, "x")
-    put(X0, "savings", H, rates["savings_rate"] * y, "x")
-    put(X0, "outside_spending", H, rates["outside_rate"] * y, "x")
-    put(X0, "household_surplus", [(g, h) for g in G for h in H], hms.reshape(D, -1), "x")
-    put(X0, "village_surplus", [(g, v) for g in G for v in V], vms.reshape(D, -1), "x")
-    put(X0, "zone_surplus", G, zms, "x")
-    put(X0, "household_factor_surplus", [(f, h) for f in TF for h in H], hfms.reshape(D, -1), "x")
-    put(X0, "village_factor_surplus", [(f, v) for f in TF for v in V], vfms.reshape(D, -1), "x")
-    put(X0, "zone_factor_surplus", TF, zfms, "x")
+    put(X0, "factor_demand", fd, "x")
+    put(X0, "labour_supply", endow, "x")
+    put(X0, "consumption", qc, "x")
+    put(X0, "transfers_out", rates["transfer_rate"] * y, "x")
+    put(X0, "savings", rates["savings_rate"] * y, "x")
+    put(X0, "outside_spending", rates["outside_rate"] * y, "x")
+    put(X0, "household_surplus", hms.reshape(D, -1), "x")
+    put(X0, "village_surplus", vms.reshape(D, -1), "x")
+    put(X0, "zone_surplus", zms, "x")
+    put(X0, "household_factor_surplus", hfms.reshape(D, -1), "x")
+    put(X0, "village_factor_surplus", vfms.reshape(D, -1), "x")
+    put(X0, "zone_factor_surplus", zfms, "x")
     if check:
         check_bases(system, X0, P0, tol=tol)
     return X0, P0

@@ -277,6 +277,13 @@ def load_lewie_results(path, *, required: tuple[str, ...] = RESULTS_REQUIRED,
     except Exception as exc:  # h5py/scipy raise many kinds for a damaged file
         raise FileError(f"not a lewie results file: the netCDF file is damaged or truncated "
                         f"({type(exc).__name__}: {exc}); {hint}", file=path) from None
+    if engine == "scipy":  # netCDF3 stores 64-bit integers as 32-bit ones, and strings as characters
+        import numpy as np
+        cast = {k: np.int64 if v.dtype.kind == "i" else str for k, v in ds.variables.items()
+                if (v.dtype.kind == "i" and v.dtype != np.int64) or v.dtype.kind == "O"}
+        if cast:
+            ds = ds.assign({k: ds[k].astype(t) for k, t in cast.items() if k in ds.data_vars})
+            ds = ds.assign_coords({k: ds[k].astype(t) for k, t in cast.items() if k in ds.coords})
     missing = [v for v in required if v not in ds] + [d for d in dims if d not in ds.dims]
     if missing or (required and "lewie_version" not in ds.attrs):
         what = f"no {', '.join(missing)}" if missing else "no lewie_version attribute"

@@ -501,7 +501,8 @@ def _numbers(col: pd.Series, path, name) -> np.ndarray:
 
 def _from_netcdf(path: Path) -> pd.DataFrame:
     import xarray as xr
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+    from .results import results_engine  # netCDF3 (lewie's results) or netCDF4
+    with xr.open_dataset(path, engine=results_engine(path)) as ds:
         if "parameter_value" not in ds:
             raise InputError("a netCDF draws file needs a variable parameter_value(draw, entry) (as in lewie's "
                              "results)", file=path, field="parameter_value")

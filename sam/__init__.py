@@ -1,8 +1,24 @@
-"""lewie SAMs: reading, writing, checking and balancing household-group social accounting matrices."""
-from .accounts import Account, account, parse_account
-from .balance import BalanceResult, cross_entropy, ras
-from .check import Problem, SamReport, check_sam
-from .io import read_sam, sam_from_frame, write_sam
+"""lewie SAMs: reading, writing, checking and balancing household-group social accounting matrices.
+
+Names are imported on first use, so that reading a SAM does not import the balancing code (SciPy).
+"""
+from __future__ import annotations
+
+from lewie.lazy_imports import lazy_attribute
+
+_LAZY = {"read_sam": ".io", "write_sam": ".io", "sam_from_frame": ".io",
+         "parse_account": ".accounts", "account": ".accounts", "Account": ".accounts",
+         "check_sam": ".check", "SamReport": ".check", "Problem": ".check",
+         "ras": ".balance", "cross_entropy": ".balance", "BalanceResult": ".balance"}
+
+
+def __getattr__(name: str):
+    return lazy_attribute(__name__, _LAZY, name, globals())
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "read_sam", "write_sam", "sam_from_frame",

@@ -11,9 +11,6 @@ import click
 
 from lewie.errors import InputError, SAMError
 
-from .balance import cross_entropy, ras
-from .check import check_sam
-from .io import read_sam, write_sam
 
 METHODS = ("ras", "cross-entropy")
 
@@ -34,6 +31,8 @@ def check_cmd(ctx: click.Context, file: Path, tol: float) -> None:
 
     Prints the problems worst first and exits with status 1 if there are errors.
     """
+    from .check import check_sam
+    from .io import read_sam
     report = check_sam(read_sam(file), tol=tol, file=file)
     if report.problems:
         click.echo(report.format())
@@ -82,6 +81,9 @@ def balance_cmd(file: Path, method: str, out: Path, fix_cell: tuple[str, ...],
                 fix_total: tuple[str, ...]) -> None:
     """Balance FILE so that every account's receipts equal its payments; write it to --out."""
     from lewie.files import check_writable
+
+    from .balance import cross_entropy, ras
+    from .io import read_sam, write_sam
     cells = _parse_cells(fix_cell)
     totals = _parse_totals(fix_total)
     check_writable(out, what="balanced SAM")  # before the work

@@ -42,6 +42,7 @@ from .base import BatchResult, SolverStatus, _is
 from .compile import CompiledSystem
 from .residuals import SOLUTION_TOL, STALL_TOL, STOP_TOL, measure_for, relative, stopping_scale, worst as worst_of
 from .structure import Explicit, explicit_for
+from .threads import one_blas_thread
 
 
 COLLAPSE = 1e-9  # a positive core variable below this fraction of its base value has collapsed
@@ -73,12 +74,81 @@ def _statuses(n: int, value: SolverStatus) -> np.ndarray:
     return out
 
 
-class _Members:
-    """Members being solved, in (·, B) layout: points, parameters, inverse reduced Jacobians (NaN:
-    to be formed at the current point) and the scale of each core equation."""
+class _Factors:
+    """Inverse reduced Jacobians shared by members: a store of K matrices and each member's slot in it.
 
-    def __init__(self, XT, PT, Sinv, scale_core):
-        self.XT, self.PT, self.Sinv, self.scale = XT, PT, Sinv, scale_core
+    At the start every member points at its draw's matrix (formed once per draw at the draw's base),
+    so the S shocks of a draw share one matrix and nothing is copied per member. A member whose
+    Jacobian is refreshed gets a private slot (reused at its next refresh). ``need[b]``: member b's
+    matrix is to be formed at its current point before its next step. Steps are applied per slot
+    (`apply`): one batched product per slot for all of its members' right-hand sides.
+
+    The factor is the explicit inverse, not an LU: measured (benchmarks/end_to_end.py notes), with
+    one BLAS thread, forming 200 LU factors of 154×154 takes 0.09 s against 0.15 s for the inverses,
+    but each application with SciPy's batched ``lu_solve`` costs 2.4× the product with the inverse
+    (and 35× at the 27×27 of an Aqua-size economy), and a draw's factor is applied 5-10 times.
+    """
+
+    def __init__(self, inv: np.ndarray, slot: np.ndarray):
+        self.inv = inv  # (K, nc, nc); NaN matrices: singular or not finite
+        self.used = inv.shape[0]
+        self.slot = np.asarray(slot, dtype=np.int64).copy()
+        self.private = np.zeros(self.slot.size, dtype=bool)
+        self.need = np.isnan(inv[self.slot, 0, 0]) if inv.shape[0] else np.zeros(self.slot.size, dtype=bool)
+
+    def singular(self, members: np.ndarray) -> np.ndarray:
+        """Members (of ``members``) whose matrix is NaN (S was singular or not finite)."""
+        return np.isnan(self.inv[self.slot[members], 0, 0])
+
+    def store(self, members: np.ndarray, inv: np.ndarray) -> None:
+        """Give ``members`` their own matrices ``inv`` (len(members), nc, nc)."""
+        new = members[~self.private[members]]
+        if new.size:
+            need = self.used + new.size
+            if need > self.inv.shape[0]:
+                grown = np.empty((max(need, 2 * self.inv.shape[0]),) + self.inv.shape[1:])
+                grown[:self.used] = self.inv[:self.used]
+                self.inv = grown
+            self.slot[new] = np.arange(self.used, need)
+            self.private[new] = True
+            self.used = need
+        self.inv[self.slot[members]] = inv
+        self.need[members] = False
+
+    def apply(self, members: np.ndarray, G: np.ndarray) -> np.ndarray:
+        """S⁻¹·G for each member: G is (nc, len(members)), column j belonging to members[j]."""
+        m = members.size
+        if m == 0:
+            return np.zeros_like(G)
+        slots = self.slot[members]
+        u, group, counts = np.unique(slots, return_inverse=True, return_counts=True)
+        if counts.max() == 1:
+            return np.einsum("bij,jb->ib", self.inv[slots], G)
+        order = np.argsort(group, kind="stable")
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        pos = np.empty(m, dtype=np.int64)
+        pos[order] = np.arange(m) - np.repeat(starts, counts)
+        R = np.zeros((u.size, counts.max(), G.shape[0]))  # right-hand sides, contiguous along j
+        R[group, pos] = G.T
+        mats = self.inv[:u.size] if (u.size == self.used and u[-1] == u.size - 1) else self.inv[u]
+        # the same sums over j, with both operands contiguous along j, as the product member by member
+        # (`np.einsum("bij,jb->ib", inv[slots], G)`): the results are identical to the bit
+        return np.einsum("bij,jbk->ibk", mats, R.transpose(2, 0, 1))[:, group, pos]
+
+    def take(self, members: np.ndarray) -> np.ndarray:
+        """Each member's matrix as an array (len(members), nc, nc) (a copy); a member whose matrix is
+        to be formed anew has NaN in its first entry, so that a `_Factors` made from it forms it."""
+        out = self.inv[self.slot[members]]
+        out[self.need[members], 0, 0] = np.nan
+        return out
+
+
+class _Members:
+    """Members being solved, in (·, B) layout: points, parameters, their reduced Jacobians' inverses
+    (`_Factors`, shared by the members of a draw) and the scale of each core equation."""
+
+    def __init__(self, XT, PT, factors: _Factors, scale_core):
+        self.XT, self.PT, self.fac, self.scale = XT, PT, factors, scale_core
 
 
 def _step_bound(C: np.ndarray, dC: np.ndarray, max_shrink: float, max_grow: float) -> np.ndarray:
@@ -124,11 +194,11 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
         if active.size == 0 or it == max_iter:
             break
         # refresh the Jacobians that were asked for (and those never formed)
-        need = active[np.isnan(st.Sinv[active, 0, 0])]
+        need = active[st.fac.need[active]]
         if need.size:
             _refresh(ex, st, need, counts)
             stale[need] = False
-            sing = need[np.isnan(st.Sinv[need, 0, 0])]
+            sing = need[st.fac.singular(need)]
             for b in sing:
                 status[b], message[b] = SolverStatus.SINGULAR_JACOBIAN, SINGULAR
             active = np.setdiff1d(active, sing, assume_unique=True)
@@ -143,7 +213,7 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
 
         def direction(rows):
             """Chord or Newton direction of these rows of ``active``, and its bounded first step."""
-            dC[:, rows] = -np.einsum("bij,jb->ib", st.Sinv[active[rows]], G[:, active[rows]])
+            dC[:, rows] = -st.fac.apply(active[rows], G[:, active[rows]])
             t[rows] = _step_bound(C0[:, rows], dC[:, rows], max_shrink, max_grow)
 
         def refresh(rows):
@@ -153,7 +223,7 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
             _refresh(ex, st, active[rows], counts)
             stale[active[rows]] = False
             tried_fresh[rows] = True
-            okS = ~np.isnan(st.Sinv[active[rows], 0, 0])
+            okS = ~st.fac.singular(active[rows])
             direction(rows[okS])
             for r in rows[~okS]:
                 b = active[r]
@@ -183,7 +253,7 @@ def _reduced_newton(ex: Explicit, st: _Members, *, tol: float, max_iter: int, re
             ginf[acc] = np.abs(gst[:, good]).max(axis=0, initial=0.0)
             # slow chord convergence: form this member's own Jacobian next iteration
             slow = good & (gn > refresh_ratio * g_old[idx]) & stale[members]
-            st.Sinv[members[slow], 0, 0] = np.nan
+            st.fac.need[members[slow]] = True
             pending[idx[good]] = False
             # a rejected step: with a stale Jacobian, refresh it and retry; with a fresh one, halve
             rej = idx[~good]
@@ -219,7 +289,7 @@ def _refresh(ex: Explicit, st: _Members, members: np.ndarray, counts: dict) -> N
     """Form and invert the reduced Jacobian of ``members`` at their current points."""
     s = ex.system
     V = s.run(s.new_values(st.XT[:, members], st.PT[:, members]), s._full_plan)
-    st.Sinv[members] = _inverse(ex.schur(V[s.jac_nodes]))
+    st.fac.store(members, _inverse(ex.schur(V[s.jac_nodes])))
     counts["refreshes"] += members.size
 
 
@@ -264,14 +334,15 @@ def solve_batch(system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, 
     worst = np.full(B, np.inf)
     message = np.empty(B, dtype=object)
     totals = {"evaluations": 0, "refreshes": 0, "continued": 0, "continued_ok": 0}
-    for lo in range(0, D, chunk):
-        hi = min(D, lo + chunk)
-        out = _solve_chunk(ex, X_base[lo:hi], P_base[lo:hi], P[lo:hi], tol=tol, verify_tol=verify_tol,
-                           max_iter=max_iter, refresh_ratio=refresh_ratio, continuation=continuation)
-        sl = slice(lo * S, hi * S)
-        x[sl], status[sl], iters[sl], worst[sl], message[sl], counts = out
-        for key, v in counts.items():
-            totals[key] += v
+    with one_blas_thread():  # parallelism across processes, not BLAS threads (see solvers/threads.py)
+        for lo in range(0, D, chunk):
+            hi = min(D, lo + chunk)
+            out = _solve_chunk(ex, X_base[lo:hi], P_base[lo:hi], P[lo:hi], tol=tol, verify_tol=verify_tol,
+                               max_iter=max_iter, refresh_ratio=refresh_ratio, continuation=continuation)
+            sl = slice(lo * S, hi * S)
+            x[sl], status[sl], iters[sl], worst[sl], message[sl], counts = out
+            for key, v in counts.items():
+                totals[key] += v
     return BatchResult(x, status, iters, worst, message, shape=(D,) if flat else (D, S), details=totals)
 
 
@@ -289,7 +360,7 @@ def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_
     XT = XbT[:, of]
     PT = P.reshape(Dc * S, -1).T.copy()
     scale = scale_d[:, of]
-    st = _Members(XT, PT, Sinv_d[of], scale[part.core_eqs])
+    st = _Members(XT, PT, _Factors(Sinv_d, of), scale[part.core_eqs])
     status, iters, message, counts = _reduced_newton(ex, st, tol=tol, max_iter=max_iter,
                                                      refresh_ratio=refresh_ratio)
     counts.update(continued=0, continued_ok=0)
@@ -311,12 +382,12 @@ def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_
                 break
             base = PbT[:, d[idx]]
             sub = _Members(XTc[:, idx].copy(), base + step / n_steps * (PT[:, failed[idx]] - base),
-                           Sinv_c[idx].copy(), scale_core[:, failed[idx]])
+                           _Factors(Sinv_c[idx], np.arange(idx.size)), scale_core[:, failed[idx]])
             s2, i2, m2, c2 = _reduced_newton(ex, sub, tol=tol, max_iter=max_iter, refresh_ratio=refresh_ratio)
             counts["evaluations"] += c2["evaluations"]
             counts["refreshes"] += c2["refreshes"]
             total_it[idx] += i2
-            XTc[:, idx], Sinv_c[idx] = sub.XT, sub.Sinv
+            XTc[:, idx], Sinv_c[idx] = sub.XT, sub.fac.take(np.arange(idx.size))
             ok = _is(s2, SolverStatus.CONVERGED)
             for r, stt, msg in zip(idx[~ok], s2[~ok], m2[~ok]):
                 same = msg == first_message[failed[r]]

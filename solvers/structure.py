@@ -130,24 +130,23 @@ def partition(system: CompiledSystem, x: np.ndarray | None = None, p: np.ndarray
                 return None
             # tear the unknown variable in the most equations still unused (a price or an output:
             # everything downstream of it becomes explicit), then the one letting most equations
-            # define their last unknown
-            best, best_score = -1, None
-            for j in np.flatnonzero(~known):
-                degree = sum(1 for i in eqs_of[j] if not used[i])
-                enabled = sum(1 for i in eqs_of[j] if not used[i] and unknown[i] == 2
-                              and any(can_define[i, v] for v in vars_of[i] if v != j and not known[v]))
-                score = (degree, enabled, -j)
-                if best_score is None or score > best_score:
-                    best, best_score = int(j), score
+            # define their last unknown (the first such variable on ties)
+            best = _best_tear(graph, known, used, unknown)
             tears.append(best)
             mark_known(best)
 
+    graph = _Graph(rows, cols, usable, n, m)
     tears, used, level, defined_by = propagate([], choose=True)
-    # drop tears the others make unnecessary (greedy choices made early can be redundant)
+    # drop tears the others make unnecessary (greedy choices made early can be redundant). Whether
+    # the others determine everything depends only on the set of tears (`_Graph.determines`, array
+    # code); the partition is then built once from the final set, by the same propagation as before.
+    dropped = False
     for t in list(reversed(tears)):
-        result = propagate([v for v in tears if v != t], choose=False)
-        if result is not None:
-            tears, used, level, defined_by = result
+        rest = [v for v in tears if v != t]
+        if graph.determines(rest, t):
+            tears, dropped = rest, True
+    if dropped:
+        tears, used, level, defined_by = propagate(tears, choose=False)
     core_eqs = np.flatnonzero(~used)
     expl = np.flatnonzero(defined_by >= 0)
     expl = expl[np.lexsort((expl, level[expl]))]
@@ -155,6 +154,64 @@ def partition(system: CompiledSystem, x: np.ndarray | None = None, p: np.ndarray
         raise RuntimeError(f"partition: {core_eqs.size} core equations for {len(tears)} core variables")
     level[tears] = 0
     return Partition(np.array(sorted(tears), dtype=np.int64), core_eqs, expl, defined_by[expl], level)
+
+
+class _Graph:
+    """The equation × variable incidence of a system as sparse matrices, for array-code closures.
+
+    ``A[i, j]`` counts variable j in equation i; ``Dm[i, j]`` is 1 where equation i can define
+    variable j (`partition`'s rules).
+    """
+
+    def __init__(self, rows, cols, usable, n, m):
+        ones = np.ones(len(rows))
+        self.n, self.m = n, m
+        self.A = sp.csr_matrix((ones, (rows, cols)), shape=(m, n))
+        self.AT = self.A.T.tocsr()
+        self.Dm = sp.csr_matrix((np.asarray(usable, dtype=float), (rows, cols)), shape=(m, n))
+        self.Dm.eliminate_zeros()
+        self.ids = np.arange(1, n + 1, dtype=float)
+
+    def determines(self, tears, target: int) -> bool:
+        """Whether the variables ``tears`` determine every variable: the closure of the rule "an
+        equation whose only unknown it can define defines it" reaches ``target``. (The closure does
+        not depend on the order in which equations fire, so it is computed in rounds: every
+        equation with one unknown that it can define fires at once.) Called with a set of tears from
+        which everything was determined plus ``target``, reaching ``target`` means reaching all."""
+        known = np.zeros(self.n, dtype=bool)
+        known[list(tears)] = True
+        while not known[target]:
+            unk = (~known).astype(float)
+            count = self.A @ unk
+            fire = (count == 1) & (self.Dm @ unk == 1)
+            if not fire.any():
+                return False
+            j = (self.A @ (unk * self.ids))[fire].astype(np.int64) - 1  # each firing equation's unknown
+            known[j] = True
+        return True
+
+
+def _best_tear(graph: _Graph, known, used, unknown) -> int:
+    """The unknown variable in the most unused equations; ties: the one letting most unused equations
+    with two unknowns define the other one; then the lowest index (`partition`)."""
+    unused = (~used).astype(float)
+    degree = graph.AT @ unused  # per variable: unused equations containing it
+    unk = (~known).astype(float)
+    two = (~used) & (unknown == 2)
+    enabled = np.zeros(graph.n)
+    if two.any():
+        # in an unused equation with two unknowns j and v, j enables it if the equation can define v
+        A2 = graph.A[two].multiply(unk[None, :]).tocsr()  # the two unknowns of each such equation
+        D2 = graph.Dm[two].multiply(unk[None, :]).tocsr()
+        defines_other = (D2 @ np.ones(graph.n))[:, None]  # unknowns it can define (0, 1 or 2)
+        # for unknown j of equation e: can e define the other unknown? = D2 count minus D2[e, j]
+        A2 = A2.tocoo()
+        d_self = np.asarray(D2[A2.row, A2.col]).ravel()
+        other = defines_other[A2.row, 0] - d_self > 0
+        np.add.at(enabled, A2.col[other], 1.0)
+    cand = np.flatnonzero(~known)
+    order = np.lexsort((cand, -enabled[cand], -degree[cand]))
+    return int(cand[order[0]])
 
 
 @dataclass

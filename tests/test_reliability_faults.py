@@ -13,6 +13,8 @@ import time
 import pytest
 import xarray as xr
 
+from lewie.results import load_results
+
 from lewie.batch import CHUNK_DIR, MANIFEST, run_batch
 
 from .reliability import REPO
@@ -26,7 +28,7 @@ def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference")
     outcome = run_batch([SCENARIO], out, draws=DRAWS, chunk_size=CHUNK, n_workers=1, processes=False,
                         progress=False)
-    return xr.load_dataset(outcome.outputs[0], engine="h5netcdf")
+    return load_results(outcome.outputs[0])
 
 
 def _saved(out) -> int:
@@ -67,4 +69,4 @@ def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig
     resumed = run_batch([SCENARIO], out, draws=DRAWS, chunk_size=CHUNK, n_workers=1, processes=False,
                         progress=False, resume=True)
     assert len(resumed.reused) == saved and len(resumed.computed) + len(resumed.reused) == DRAWS + 1
-    xr.testing.assert_identical(xr.load_dataset(resumed.outputs[0], engine="h5netcdf"), reference)
+    xr.testing.assert_identical(load_results(resumed.outputs[0]), reference)

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from lewie.results import load_results
+
 from lewie.batch import dask_client, read_chunk, run_batch
 from lewie.chunk_io import ChunkCorrupted
 from lewie.sam.io import read_sam, write_sam
@@ -56,7 +58,7 @@ def test_a_chunk_with_zeroed_bytes_is_detected_and_recomputed(tmp_path, client):
     zambia = REPO / "scenarios" / "zambia_cgp.toml"
     out = tmp_path / "out"
     first = run_batch([zambia], out, draws=5, chunk_size=3, client=client, progress=False, keep_chunks=True)
-    whole = xr.load_dataset(first.outputs[0], engine="h5netcdf")
+    whole = load_results(first.outputs[0])
     chunk = first.plan.chunks[1].path(out)
     data = bytearray(chunk.read_bytes())
     at = len(data) - 200
@@ -69,7 +71,7 @@ def test_a_chunk_with_zeroed_bytes_is_detected_and_recomputed(tmp_path, client):
     first.outputs[0].unlink()
     again = run_batch([zambia], out, draws=5, chunk_size=3, client=client, progress=False, resume=True)
     assert again.computed == [first.plan.chunks[1].ident] and len(again.reused) == 1
-    xr.testing.assert_identical(xr.load_dataset(again.outputs[0], engine="h5netcdf"), whole)
+    xr.testing.assert_identical(load_results(again.outputs[0]), whole)
 
 
 def test_a_chunk_without_its_checksum_is_recomputed(tmp_path, client):
@@ -81,4 +83,4 @@ def test_a_chunk_without_its_checksum_is_recomputed(tmp_path, client):
     first.outputs[0].unlink()
     again = run_batch([zambia], out, draws=2, chunk_size=2, client=client, progress=False, resume=True)
     assert again.computed == [first.plan.chunks[0].ident]
-    assert np.isfinite(xr.load_dataset(again.outputs[0], engine="h5netcdf")["income"]).all()
+    assert np.isfinite(load_results(again.outputs[0])["income"]).all()

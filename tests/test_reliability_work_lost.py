@@ -61,11 +61,12 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_partial_one(tmp_path, m
     save_results(ds, path)
     before = path.read_bytes()
 
-    def full_disk(self, target, *a, **k):
+    def full_disk(ds, target, *a, **k):
         with open(target, "wb") as f:
-            f.write(b"\x89HDF\r\n\x1a\n partial")
+            f.write(b"CDF\x01 partial")
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", full_disk)
+    import lewie.results
+    monkeypatch.setattr(lewie.results, "_write_netcdf3", full_disk)  # results are written as netCDF3
     with pytest.raises(FileError, match=r"r\.nc: cannot write the results file: no space left"):
         save_results(ds * 2, path)
     assert path.read_bytes() == before
