@@ -33,6 +33,7 @@ import pyomo.environ as pyo
 
 from .calibrate import Calibration
 from .errors import CalibrationError
+from .liquidity import recalibrated_budget_uses
 
 SHARE_TOL = 1e-9  # shares must sum to 1 within this
 BASE_TOL = 1e-9  # relative residual of every equation at every draw's base
@@ -178,6 +179,12 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     act_of_use = np.array([apos[g, h] for g, _, h in uses])
     fs = sh["factor_share"]
     fd = va[act_of_use] * fs  # (D, U)
+    # budget-constrained inputs (lewie.liquidity): spending VA·fshare/λ0, base rent VA·fshare·(1 − 1/λ0)
+    budget_keys = list(cal.params["input_budget"])
+    bpos = {k: j for j, k in enumerate(uses)}
+    bcols = np.array([bpos[k] for k in budget_keys], dtype=np.int64)
+    lam0 = np.array([cal.shadow_price.get(k, 1.0) for k in budget_keys])
+    fd[:, bcols], liquidity_rent = recalibrated_budget_uses(va[act_of_use][bcols], fs[:, bcols], lam0)
     with np.errstate(divide="ignore"):
         log_fd = np.where(fd > 0, np.log(np.where(fd > 0, fd, 1.0)), -np.inf)
     M_use = _indicator([(g, h) for g, _, h in uses], acts)
@@ -197,6 +204,8 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     wages = np.zeros(len(H))
     for (f, h), v in cal.levels["labour_supply"].items():
         wages[hpos[h]] += v  # wages are 1 at the base
+    if not s.gams_compat:
+        rents = rents + liquidity_rent @ _indicator([k[2] for k in budget_keys], H)
     exinc = y - rents - wages
     # --- surpluses and the net trades that pin local prices
     ids = cal.levels["intermediate_demand"]
@@ -239,9 +248,8 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     put(P0, "tfp", acts, tfp, "p")
     fixed_keys = [k for k in uses if k[1] in s.fixed_factors]
     put(P0, "fixed_factor", fixed_keys, fd[:, fixed_use], "p")
-    budget_keys = list(cal.params["input_budget"])
-    bpos = {k: j for j, k in enumerate(uses)}
-    put(P0, "input_budget", budget_keys, fd[:, [bpos[k] for k in budget_keys]], "p")
+    put(P0, "input_budget", budget_keys, fd[:, bcols], "p")
+    put(X0, "liquidity_rent", budget_keys, liquidity_rent, "x")
     put(P0, "budget_share", pairs, sh["budget_share"], "p")
     put(P0, "cpi_weight", pairs, cpi_weight, "p")
     for k in ("savings_rate", "transfer_rate", "outside_rate"):

@@ -6,8 +6,9 @@ parameters are the base values with the effects of its interventions combined (`
 ``new = base × Π factors + Σ changes``. How each kind maps to the model (GAMS names in brackets):
 
 - ``cash_transfer``: the amount is added to the groups' exogenous income [exinc]; with
-  ``input_budget_share`` σ, σ × amount is also added to the group's purchased-input budgets
-  [pibudget], split in proportion to the base budgets.
+  ``input_budget_share`` σ, σ × amount is taken out of it and pays for the group's budget-constrained
+  inputs instead (``input_finance``, which raises the budget and is the household's money: see
+  `lewie.liquidity`), split in proportion to the base budgets; under ``gams_compat`` the GAMS form.
 - ``in_kind_transfer``: the goods (quantity Q at base prices) are received from outside. A household
   that consumes goods it would otherwise have bought buys that much less (in-kind receipts are
   infra-marginal, as in LEWIE studies), so what it consumes is worth its value at the local price in
@@ -191,8 +192,11 @@ def _totals(itv, ctx: _Ctx, counts: Mapping[str, float], weights: Mapping[str, f
 
 def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
     totals = _totals(itv, ctx, counts)
+    # the share paying for inputs is taken out of the transfer (lewie.liquidity): outside finance of
+    # the inputs [input_finance], the rest exogenous income; the GAMS form under gams_compat
+    finance = not cal.structure.gams_compat
     for h, amount in totals.items():
-        add["exogenous_income"][h] += amount
+        add["exogenous_income"][h] += amount * (1.0 - itv.input_budget_share) if finance else amount
         if itv.input_budget_share:
             budgets = {k: v for k, v in cal.params["input_budget"].items() if k[2] == h}
             if not budgets:
@@ -200,7 +204,7 @@ def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
                                 "inputs (see [input_budget])", "input_budget_share", h)
             base = sum(budgets.values())
             for k, b in budgets.items():
-                add["input_budget"][k] += itv.input_budget_share * amount * b / base
+                add["input_finance" if finance else "input_budget"][k] += itv.input_budget_share * amount * b / base
     return sum(totals.values())
 
 

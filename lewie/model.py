@@ -39,6 +39,8 @@ VARIABLES = {
     "household_factor_surplus": ("factor marketed surplus of the household group", "base-price value", "HFMS"),
     "village_factor_surplus": ("factor marketed surplus of the village", "base-price value", "VFMS"),
     "zone_factor_surplus": ("factor marketed surplus of the local economy", "base-price value", "ZFMS"),
+    "liquidity_rent": ("rent of a liquidity-constrained input: (shadow price − 1) × spending", "SAM currency",
+                       "— (not in GAMS)"),
 }
 
 # parameter name -> index set name (None for scalars over one set given in the tuple)
@@ -53,6 +55,7 @@ PARAMETERS = {
     "village_net_trade": "village_goods_v", "zone_net_trade": "zone_goods",
     "village_factor_trade": "village_factors_v", "zone_factor_trade": "zone_factors",
     "exogenous_demand": "goods_v", "in_kind": "goods_h", "outside_price": None,
+    "input_finance": "budget_uses",
 }
 
 
@@ -114,7 +117,7 @@ def _variables(m, cal: Calibration) -> None:
         "outside_spending": m.households, "labour_supply": m.labour_pairs,
         "household_surplus": m.goods_h, "village_surplus": m.goods_v, "zone_surplus": m.goods,
         "household_factor_surplus": m.tradable_h, "village_factor_surplus": m.tradable_v,
-        "zone_factor_surplus": m.tradable_factors,
+        "zone_factor_surplus": m.tradable_factors, "liquidity_rent": m.budget_uses,
     }
     for name, idx in index.items():
         long_name, _, gams = VARIABLES[name]
@@ -175,10 +178,15 @@ def _equations(m, s) -> None:
     def factor_demand(m, g, f, h):
         cost = m.factor_demand[g, f, h] * factor_price(m, f, h, g)
         if (g, f, h) in m.budget_uses:
-            return cost == m.input_budget[g, f, h]
+            return cost == m.input_budget[g, f, h] + m.input_finance[g, f, h]
         return cost == m.price_value_added[g, h] * m.production[g, h] * m.factor_share[g, f, h]
     C("eq_factor_demand", m.factor_uses, factor_demand,
-      "factor demand: marginal value product = factor price, or spending = input budget [FD]")
+      "factor demand: marginal value product = factor price, or spending = input budget (own cash + outside "
+      "finance) [FD]")
+    C("eq_liquidity_rent", m.budget_uses,
+      lambda m, g, f, h: m.liquidity_rent[g, f, h] == m.price_value_added[g, h] * m.production[g, h]
+      * m.factor_share[g, f, h] - m.factor_demand[g, f, h] * factor_price(m, f, h, g),
+      "rent of a budget-constrained input: marginal value product − spending = (shadow price − 1) × spending")
     C("eq_output", m.activities, lambda m, g, h: m.production[g, h] * m.va_share[g, h] == m.value_added[g, h],
       "Leontief output from value added [QP]")
     C("eq_intermediate_demand", m.input_uses,
@@ -197,9 +205,14 @@ def _equations(m, s) -> None:
         rents = sum(m.rent[g, f, hh] * m.factor_demand[g, f, hh] for g, f, hh in m.fixed_uses if hh == h)
         wages = sum(factor_price(m, f, hh) * m.labour_supply[f, hh] for f, hh in m.labour_pairs if hh == h)
         in_kind = sum(m.price_household[g, h] * m.in_kind[g, h] for g in m.goods)
-        return m.income[h] == rents + wages + m.exogenous_income[h] + in_kind
+        total = rents + wages + m.exogenous_income[h] + in_kind
+        for k in m.budget_uses:
+            if k[2] == h:
+                total = total + m.input_finance[k] + (0.0 if s.gams_compat else m.liquidity_rent[k])
+        return m.income[h] == total
     C("eq_income", m.households, income,
-      "full income = rents + wages + exogenous income + goods received in kind at local prices [Y]")
+      "full income = rents + wages + exogenous income + goods received in kind at local prices + outside "
+      "finance of inputs + rents of liquidity-constrained inputs (none under gams_compat) [Y]")
     C("eq_cpi", m.households,
       lambda m, h: m.cpi[h] == sum(m.cpi_weight[g, h] * m.price_household[g, h] for g in consumed.get(h, []))
       + (m.transfer_rate[h] + m.savings_rate[h] + m.outside_rate[h]) * m.outside_price,

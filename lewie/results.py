@@ -34,9 +34,12 @@ OUTPUTS = {
     "marketed_surplus": ("household_surplus", ("good", "household"), "marketed surplus (output − own use − consumption)", f"{CURRENCY} at base prices"),
     "village_marketed_surplus": ("village_surplus", ("good", "village"), "marketed surplus of the village", f"{CURRENCY} at base prices"),
     "factor_marketed_surplus": ("household_factor_surplus", ("factor", "household"), "factor marketed surplus of the household group", f"{CURRENCY} at base prices"),
+    "liquidity_rent": ("liquidity_rent", ("good", "factor", "household"), "rent of a liquidity-constrained input ((shadow price − 1) × spending), income of the household", CURRENCY),
+    "input_finance": ("input_finance", ("good", "factor", "household"), "outside money paying for liquidity-constrained inputs (a transfer's share)", CURRENCY),
 }
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
-                     "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus"}
+                     "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus",
+                     "liquidity_rent", "input_finance"}
 
 
 def snapshot(model: pyo.Block, s: Structure) -> dict[str, dict]:

@@ -44,12 +44,21 @@ class Markets(_Strict):
 
 
 class LabourSupply(_Strict):
-    """Elasticity of household labour supply to the wage: a number, or a table per household group.
+    """Elasticity of household labour supply to the wage: a number, a table per household group, or a
+    table per labour factor (each a number or a table per household group), e.g.
+    ``elasticity = {family = {eligible = 0.5, ineligible = 1}, hired = 100}``.
 
-    100 is practically perfectly elastic (the published default), 0 is fixed supply.
+    100 is practically perfectly elastic (the published default), 0 is fixed supply. Every value must
+    be finite and non-negative (see `lewie.labour`).
     """
 
-    elasticity: float | dict[str, float] = 100.0
+    elasticity: float | dict[str, float | dict[str, float]] = 100.0
+
+    @model_validator(mode="after")
+    def _finite_non_negative(self):
+        from .labour import check_elasticities
+        check_elasticities(self.elasticity)
+        return self
 
 
 class InputBudget(_Strict):
@@ -58,6 +67,18 @@ class InputBudget(_Strict):
 
     factors: list[str]
     households: list[str] | None = None
+    shadow_price: float | dict[str, float | dict[str, float]] = Field(
+        default=1.0, description="Marginal value product of a unit of money spent on the constrained inputs at "
+                                 "the base (1: the constraint just binds; 1.4: a unit more of inputs would earn "
+                                 "1.4): one number, a table per activity, or per activity and household group. "
+                                 "Finite and >= 1. The rent (shadow price − 1) × spending is income of the "
+                                 "household that holds the constraint (see `lewie.liquidity`).")
+
+    @model_validator(mode="after")
+    def _shadow_prices(self):
+        from .liquidity import check_shadow_prices
+        check_shadow_prices(self.shadow_price)
+        return self
 
 
 class MonteCarlo(_Strict):
