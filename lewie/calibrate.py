@@ -45,6 +45,13 @@ class Calibration:
     consumption: tuple[tuple[str, str], ...] = ()  # (good, household), QC > 0
     labour_supply: tuple[tuple[str, str], ...] = ()  # (factor, household), endowment > 0
     shadow_price: dict = field(default_factory=dict)  # (good, factor, household) budget use -> base λ0
+    # the SAM's factor payments / value added per use: what parameter tables estimate and Monte Carlo
+    # draws; equal to params["factor_share"] except where a shadow price > 1 moves the liquidity rent
+    payment_share: dict = field(default_factory=dict)
+
+    def drawn(self, name: str) -> dict:
+        """The values Monte Carlo draws of parameter ``name`` vary around (`lewie.draws`, `lewie.sampling`)."""
+        return self.payment_share if name == "factor_share" and self.payment_share else self.params[name]
 
 
 def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibration:
@@ -82,6 +89,7 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     p["input_share"] = {k: ids[k] / qp[k[0], k[2]] for k in cal.input_uses}
     p["va_share"] = {k: va[k] / qp[k] for k in s.activities}
     p["factor_share"] = {k: (fds[k] + liquidity_rent.get(k, 0.0)) / va[k[0], k[2]] for k in cal.factor_uses}
+    cal.payment_share = {k: payments[k] / va[k[0], k[2]] for k in cal.factor_uses}
     p["tfp"] = {(g, h): va[g, h] / math.prod(fds[g, f, hh] ** p["factor_share"][g, f, hh]
                                              for (gg, f, hh) in cal.factor_uses if (gg, hh) == (g, h))
                 for g, h in s.activities}

@@ -71,7 +71,7 @@ def _keys(cal: Calibration) -> dict[str, list]:
 def base_shares(cal: Calibration) -> ShareDraws:
     """The calibrated shares as one draw."""
     keys = _keys(cal)
-    return ShareDraws(**{name: np.array([[cal.params[name][k] for k in ks]]) for name, ks in keys.items()})
+    return ShareDraws(**{name: np.array([[cal.drawn(name)[k] for k in ks]]) for name, ks in keys.items()})
 
 
 def _indicator(items, groups) -> np.ndarray:
@@ -177,17 +177,21 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     # --- production side: output and value added keep their SAM levels
     va = np.array([cal.levels["value_added"][a] for a in acts])
     act_of_use = np.array([apos[g, h] for g, _, h in uses])
-    fs = sh["factor_share"]
-    fd = va[act_of_use] * fs  # (D, U)
-    # budget-constrained inputs (lewie.liquidity): spending VA·fshare/λ0, base rent VA·fshare·(1 − 1/λ0)
+    pay = va[act_of_use] * sh["factor_share"]  # (D, U): the drawn shares are the SAM's payment shares
+    # budget-constrained inputs (lewie.liquidity): the payment is the budget B, the base rent (λ0 − 1)·B
+    # comes out of the activity's fixed-factor returns; model shares are (quantity + rent) / VA
     budget_keys = list(cal.params["input_budget"])
     bpos = {k: j for j, k in enumerate(uses)}
     bcols = np.array([bpos[k] for k in budget_keys], dtype=np.int64)
     lam0 = np.array([cal.shadow_price.get(k, 1.0) for k in budget_keys])
-    fd[:, bcols], liquidity_rent = recalibrated_budget_uses(va[act_of_use][bcols], fs[:, bcols], lam0)
+    fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses])
+    M_use = _indicator([(g, h) for g, _, h in uses], acts)
+    fd, liquidity_rent = recalibrated_budget_uses(pay, bcols, lam0, fixed_use, M_use)
+    rent_of_use = np.zeros_like(fd)
+    rent_of_use[:, bcols] = liquidity_rent
+    fs = (fd + rent_of_use) / va[act_of_use] if (lam0 != 1.0).any() else sh["factor_share"]
     with np.errstate(divide="ignore"):
         log_fd = np.where(fd > 0, np.log(np.where(fd > 0, fd, 1.0)), -np.inf)
-    M_use = _indicator([(g, h) for g, _, h in uses], acts)
     tfp = va * np.exp(-((fs * np.where(fs > 0, log_fd, 0.0)) @ M_use))
     # --- household side: income kept
     y = np.array([cal.levels["income"][h] for h in H])
@@ -199,7 +203,6 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     local = y * (1.0 - rates["savings_rate"] - rates["transfer_rate"] - rates["outside_rate"]) - emin @ M_pair
     qc = emin + sh["budget_share"] * local[:, hh_of_pair]
     cpi_weight = qc / y[hh_of_pair]
-    fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses])
     rents = (fd * fixed_use) @ _indicator([h for _, _, h in uses], H)
     wages = np.zeros(len(H))
     for (f, h), v in cal.levels["labour_supply"].items():

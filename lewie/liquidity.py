@@ -116,9 +116,22 @@ def split_base_rent(payments: Mapping[tuple[str, str, str], float], budget_uses,
     return qty, rent
 
 
-def recalibrated_budget_uses(va_of_use: np.ndarray, model_share: np.ndarray, shadow: np.ndarray
-                             ) -> tuple[np.ndarray, np.ndarray]:
-    """A draw's budget (= spending at base prices) and base rent of budget uses from the model's
-    factor share: ``B = VA·fshare/λ0`` and ``RL = VA·fshare·(1 − 1/λ0)`` (arrays broadcast)."""
-    mvp = va_of_use * model_share
-    return mvp / shadow, mvp * (1.0 - 1.0 / shadow)
+def recalibrated_budget_uses(pay: np.ndarray, budget_cols: np.ndarray, shadow: np.ndarray, fixed_use: np.ndarray,
+                             activity_of_use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`split_base_rent` for D draws at once: ``pay`` (D, U) the SAM-view payments of every factor use,
+    ``budget_cols`` the budget uses' columns with base shadow prices ``shadow``, ``fixed_use`` (U,)
+    which uses are fixed factors, ``activity_of_use`` (U, A) the 0/1 map of uses to activities.
+    Returns (quantities (D, U), base rents of the budget uses (D, len(budget_cols))). A draw whose
+    rent is not below its fixed factors' returns gets non-positive quantities (its base check fails)."""
+    qty = pay.copy()
+    rent = (shadow - 1.0) * pay[:, budget_cols]
+    if not budget_cols.size or not (shadow != 1.0).any():
+        return qty, rent
+    rent_of_act = rent @ activity_of_use[budget_cols]  # (D, A)
+    fixed_of_act = (pay * fixed_use) @ activity_of_use
+    theta = np.divide(rent_of_act, fixed_of_act, out=np.zeros_like(rent_of_act), where=rent_of_act != 0)
+    theta = np.where((rent_of_act != 0) & ~(fixed_of_act > 0), np.inf, theta)
+    cols = np.flatnonzero(fixed_use)
+    act = activity_of_use[cols].argmax(axis=1)
+    qty[:, cols] = pay[:, cols] * (1.0 - theta[:, act])
+    return qty, rent
