@@ -244,6 +244,9 @@ def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]],
     ds["intervention_kind"].attrs = {"long_name": "kind of intervention"}
     ds["intervention_cost"] = icost_da
     ds["intervention_cost"].attrs = {"long_name": "cost of the intervention", "units": CURRENCY}
+    ds["intervention_service_flow"] = ("intervention", [float(getattr(e, "service_flow", 0.0)) for e in effects])
+    ds["intervention_service_flow"].attrs = {"long_name": "annual service flow of the assets an intervention "
+                                             "transfers (its cost is the purchase)", "units": CURRENCY}
     ds["includes"] = (("variant", "intervention"), includes)
     ds["includes"].attrs = {"long_name": "the variant includes the intervention"}
     ds["cost"] = cost_da

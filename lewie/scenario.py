@@ -246,8 +246,63 @@ class LocalProcurement(_Intervention):
                                          description="Sellers (default: every group that produces the good).")
 
 
+class PublicWorks(_Amount):
+    """Wages paid from outside for work on public works (PSNP, cash for work): ``amount`` (the wage
+    bill) is exogenous income of the workers, and the labour time they give, ``labour_time`` × amount
+    at base wages (1: the payment equals the base-wage value of the time), is taken from their supply
+    of ``factor``. Cost defaults to the wage bill."""
+
+    kind: Literal["public_works"]
+    factor: str
+    labour_time: float = Field(default=1.0, ge=0, description="Labour time worked per unit of wages paid, at "
+                                                               "base wages (0: free cash).")
+
+
+class AssetTransfer(_Amount):
+    """Productive assets given to households (goats, tools): ``amount`` is what buying them costs (the
+    programme's cost); a share ``bought_locally`` of it is spent in the beneficiaries' village markets
+    for ``good`` (a demand shock there; the rest is imported); the assets add ``service_rate`` ×
+    amount a year (at base rent 1) to the fixed factor ``factor`` of the beneficiaries' ``activity``.
+    The annual service flow is reported separately (``intervention_service_flow``): the cost is the
+    whole purchase, the simulated year has one year of services."""
+
+    kind: Literal["asset_transfer"]
+    activity: str
+    factor: str
+    good: str
+    service_rate: float = Field(gt=0, le=1, description="Annual service flow per unit of asset value (e.g. 0.25).")
+    bought_locally: float = Field(default=1.0, ge=0, le=1, description="Share of the purchase made in the "
+                                                                       "beneficiaries' village markets.")
+
+
+class LeakageChange(_Intervention):
+    """A change in the share of income the households save, send away or spend outside (``rate``),
+    e.g. savings groups that keep savings circulating locally: ``change = -0.02`` lowers the rate by
+    two points. Transfers no value, so ``cost`` is required."""
+
+    kind: Literal["leakage_rate"]
+    households: list[str] = Field(min_length=1)
+    rate: Literal["savings", "transfers", "spending"]
+    change: float = Field(ge=-1, le=1)
+    cost: float = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+
+
+class SchoolMeals(_Amount):
+    """Food eaten by the named household groups (pupils' households) in school meals: ``amount`` of
+    ``good`` at base prices, received in kind (infra-marginal: they buy that much less), of which a
+    share ``bought_locally`` is bought from the local producers of the good (paid from outside, as
+    ``local_procurement``), the rest imported. Cost defaults to the amount."""
+
+    kind: Literal["school_meals"]
+    good: str
+    bought_locally: float = Field(default=1.0, ge=0, le=1)
+    sellers: list[str] | None = Field(default=None, min_length=1,
+                                      description="Household groups the food is bought from (default: every "
+                                                  "producer of the good).")
+
+
 INTERVENTION_KINDS = (CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
-                      LabourSupplyChange, LocalProcurement)
+                      LabourSupplyChange, LocalProcurement, PublicWorks, AssetTransfer, LeakageChange, SchoolMeals)
 Intervention = Annotated[Union[INTERVENTION_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]
 _INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in INTERVENTION_KINDS}
 
@@ -532,7 +587,7 @@ def _explain(exc: ValidationError, text: str | None, data: dict) -> str:
         elif err["type"] == "missing":
             kind = _intervention(data, loc).get("kind") if _intervention(data, loc) is not None else None
             hint = ""
-            if loc and loc[-1] == "cost" and kind in ("productivity", "labour_supply"):
+            if loc and loc[-1] == "cost" and kind in ("productivity", "labour_supply", "leakage_rate"):
                 hint = (f": a {kind} intervention transfers no value, so its cost (the multipliers' "
                         "denominator) must be given")
             lines.append(f"missing key '{key}'{where}{hint}")
