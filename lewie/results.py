@@ -36,10 +36,11 @@ OUTPUTS = {
     "factor_marketed_surplus": ("household_factor_surplus", ("factor", "household"), "factor marketed surplus of the household group", f"{CURRENCY} at base prices"),
     "liquidity_rent": ("liquidity_rent", ("good", "factor", "household"), "rent of a liquidity-constrained input ((shadow price − 1) × spending), income of the household", CURRENCY),
     "input_finance": ("input_finance", ("good", "factor", "household"), "outside money paying for liquidity-constrained inputs (a transfer's share)", CURRENCY),
+    "in_kind": ("in_kind", ("good", "household"), "goods received in kind (school meals, food transfers)", f"{CURRENCY} at base prices"),
 }
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
                      "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus",
-                     "liquidity_rent", "input_finance"}
+                     "liquidity_rent", "input_finance", "in_kind"}
 
 
 def snapshot(model: pyo.Block, s: Structure) -> dict[str, dict]:
