@@ -21,7 +21,8 @@ parameters are the base values with the effects of its interventions combined (`
 - ``factor_endowment``: units added to the activity's fixed factor [fixfac] (base rent 1); the result
   must stay positive (an activity cannot lose all of a fixed factor).
 - ``input_budget``: the amount is added to the purchased-input budgets [pibudget] of the activities,
-  in proportion to the base budgets.
+  in proportion to the base budgets: credit repaid within the year (``paid_by = "household"``), or
+  inputs a programme pays for (``paid_by = "outside"``: ``input_finance``, the household's money).
 - ``labour_supply``: units added to the groups' endowment of a tradable factor [hfsupzero], which
   then responds to the wage like the rest of their supply.
 - ``local_procurement``: an exogenous demand for the good [exogenous_demand], paid for from outside,
@@ -276,8 +277,9 @@ def _input_budget(itv, cal, add, scale, ctx, counts) -> float:
                             "(see [input_budget])", f"activities[{j}]", g)
     per_h = {h: sum(b for k, b in uses.items() if k[2] == h) for h in itv.households}
     totals = _totals(itv, ctx, counts, per_h)
+    target = "input_finance" if getattr(itv, "paid_by", "household") == "outside" else "input_budget"
     for k, b in uses.items():
-        add["input_budget"][k] += totals[k[2]] * b / per_h[k[2]]
+        add[target][k] += totals[k[2]] * b / per_h[k[2]]
     return sum(totals.values())
 
 

@@ -220,6 +220,10 @@ class InputBudgetChange(_Amount):
 
     kind: Literal["input_budget"]
     activities: list[str] = Field(min_length=1)
+    paid_by: Literal["household", "outside"] = Field(
+        default="household", description="'household': credit (savings groups) repaid from the harvest within "
+                                         "the year, so no new money; 'outside': a programme pays for the inputs "
+                                         "(an input pack), which is the household's money too (see lewie.liquidity).")
     _split_needs_shares: ClassVar[bool] = False
 
 

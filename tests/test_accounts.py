@@ -186,3 +186,15 @@ def test_monte_carlo_draws_with_a_shadow_price_keep_the_books(tmp_path):
     point = lewie.run(farm(tmp_path, interventions=[itv], parameters="parameters.csv"), draws=0)
     assert float(A.income_change(ds.sel(draw=0, variant="all"))) == pytest.approx(
         float(A.income_change(point.sel(draw=0, variant="all"))), rel=1e-12)
+
+
+def test_input_pack_paid_by_a_programme_is_the_households_money(tmp_path):
+    """An input pack worth P paid from outside: the same extra inputs as credit P, but not repaid, so
+    income rises by P more than with credit: ΔY = (1 − a)·ΔQVA − P + P."""
+    P = 5.0
+    itv = {"kind": "input_budget", "households": ["hh"], "activities": ["crop"], "amount": P, "paid_by": "outside"}
+    ds = lewie.run(farm(tmp_path, interventions=[itv])).sel(variant="all", draw=0)
+    a, c = LAB / VA, 1.4 * INP / VA
+    dva = VA * ((INP + P) / INP) ** (c / (1 - a)) - VA
+    assert float(A.income_change(ds)) == pytest.approx((1 - a) * dva, rel=1e-9)
+    assert float(activity_gaps(ds).max()) <= TOL
