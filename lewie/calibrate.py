@@ -48,6 +48,7 @@ class Calibration:
     # the SAM's factor payments / value added per use: what parameter tables estimate and Monte Carlo
     # draws; equal to params["factor_share"] except where a shadow price > 1 moves the liquidity rent
     payment_share: dict = field(default_factory=dict)
+    shadow_price_se: dict = field(default_factory=dict)  # budget use -> standard error of λ0 (drawn)
 
     def drawn(self, name: str) -> dict:
         """The values Monte Carlo draws of parameter ``name`` vary around (`lewie.draws`, `lewie.sampling`)."""
@@ -84,6 +85,7 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     # gives them a base rent taken out of the fixed factors' returns, and a share λ0·B/VA of value added
     budget_uses = [k for k in cal.factor_uses if (k[1], k[2]) in s.budget_constrained]
     cal.shadow_price = {k: s.budget_shadow_price.get((k[0], k[2]), 1.0) for k in budget_uses}
+    cal.shadow_price_se = {k: s.budget_shadow_price_se.get((k[0], k[2]), 0.0) for k in budget_uses}
     payments = dict(fds)
     fds, liquidity_rent = split_base_rent(payments, budget_uses, s.fixed_factors, s.budget_shadow_price)
     p["input_share"] = {k: ids[k] / qp[k[0], k[2]] for k in cal.input_uses}

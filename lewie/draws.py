@@ -52,6 +52,8 @@ class ShareDraws:
     savings_rate: np.ndarray | None = None  # (D, H)
     transfer_rate: np.ndarray | None = None  # (D, H)
     outside_rate: np.ndarray | None = None  # (D, H)
+    # base shadow price of each budget-constrained use (cal.params["input_budget"] order), when drawn
+    shadow_price: np.ndarray | None = None  # (D, len(cal.params["input_budget"]))
 
     @property
     def n_draws(self) -> int:
@@ -169,7 +171,7 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     full = base_shares(cal)
     sh = {f.name: np.broadcast_to(np.atleast_2d(getattr(draws, f.name) if getattr(draws, f.name) is not None
                                                  else getattr(full, f.name)), (D, getattr(full, f.name).shape[1]))
-          for f in fields(ShareDraws)}
+          for f in fields(ShareDraws) if f.name != "shadow_price"}
     H, G = list(s.households), list(s.goods)
     hpos = {h: i for i, h in enumerate(H)}
     uses, acts = list(cal.factor_uses), list(s.activities)
@@ -184,12 +186,16 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     bpos = {k: j for j, k in enumerate(uses)}
     bcols = np.array([bpos[k] for k in budget_keys], dtype=np.int64)
     lam0 = np.array([cal.shadow_price.get(k, 1.0) for k in budget_keys])
+    if draws.shadow_price is not None:  # drawn around the base (lewie.liquidity.draw_shadow_prices)
+        lam0 = np.broadcast_to(np.atleast_2d(draws.shadow_price), (D, len(budget_keys)))
+        if not (np.isfinite(lam0) & (lam0 >= 1.0)).all():
+            raise CalibrationError("drawn shadow prices must be finite and >= 1")
     fixed_use = np.array([f in s.fixed_factors for _, f, _ in uses])
     M_use = _indicator([(g, h) for g, _, h in uses], acts)
     fd, liquidity_rent = recalibrated_budget_uses(pay, bcols, lam0, fixed_use, M_use)
     rent_of_use = np.zeros_like(fd)
     rent_of_use[:, bcols] = liquidity_rent
-    fs = (fd + rent_of_use) / va[act_of_use] if (lam0 != 1.0).any() else sh["factor_share"]
+    fs = (fd + rent_of_use) / va[act_of_use] if (np.asarray(lam0) != 1.0).any() else sh["factor_share"]
     with np.errstate(divide="ignore"):
         log_fd = np.where(fd > 0, np.log(np.where(fd > 0, fd, 1.0)), -np.inf)
     tfp = va * np.exp(-((fs * np.where(fs > 0, log_fd, 0.0)) @ M_use))

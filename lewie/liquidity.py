@@ -38,22 +38,25 @@ import numpy as np
 from .errors import CalibrationError, InputError
 
 
-def check_shadow_prices(value) -> None:
-    """Every shadow price finite and >= 1 (raises ValueError, which the scenario schema reports)."""
+def check_shadow_prices(value, *, what: str = "shadow price", minimum: float = 1.0) -> None:
+    """Every shadow price finite and >= 1 (standard errors: >= 0); raises ValueError, which the
+    scenario schema reports."""
     def bad(v) -> bool:
-        return not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 1)
+        return not (isinstance(v, (int, float)) and math.isfinite(v) and v >= minimum)
     if not isinstance(value, Mapping):
         if bad(value):
-            raise ValueError(f"shadow price {value} must be finite and >= 1 (1: the constraint just binds)")
+            raise ValueError(f"{what} {value} must be finite and >= {minimum:g}"
+                             + (" (1: the constraint just binds)" if minimum == 1.0 else ""))
         return
     for g, v in value.items():
         for h, x in (v.items() if isinstance(v, Mapping) else [(None, v)]):
             if bad(x):
                 who = f"'{g}'" + (f" of '{h}'" if h else "")
-                raise ValueError(f"shadow price of {who} is {x}: it must be finite and >= 1")
+                raise ValueError(f"{what} of {who} is {x}: it must be finite and >= {minimum:g}")
 
 
-def resolve_shadow_prices(value, activities, constrained, *, file=None) -> dict[tuple[str, str], float]:
+def resolve_shadow_prices(value, activities, constrained, *, file=None, default: float = 1.0
+                          ) -> dict[tuple[str, str], float]:
     """Base shadow price λ0 of each constrained activity (g, h) (``constrained``: (factor, household)
     pairs; the activities that use them are found later, so every (g, h) with a constrained h is given)."""
     field = "input_budget.shadow_price"
@@ -62,7 +65,7 @@ def resolve_shadow_prices(value, activities, constrained, *, file=None) -> dict[
     if not isinstance(value, Mapping):
         return {a: float(value) for a in acts}
     goods = tuple(dict.fromkeys(g for g, _ in acts))
-    out = {a: 1.0 for a in acts}
+    out = {a: default for a in acts}
     for g, v in value.items():
         if g not in goods:
             from .errors import unknown_label
@@ -125,7 +128,7 @@ def recalibrated_budget_uses(pay: np.ndarray, budget_cols: np.ndarray, shadow: n
     rent is not below its fixed factors' returns gets non-positive quantities (its base check fails)."""
     qty = pay.copy()
     rent = (shadow - 1.0) * pay[:, budget_cols]
-    if not budget_cols.size or not (shadow != 1.0).any():
+    if not budget_cols.size or not (np.asarray(shadow) != 1.0).any():
         return qty, rent
     rent_of_act = rent @ activity_of_use[budget_cols]  # (D, A)
     fixed_of_act = (pay * fixed_use) @ activity_of_use
@@ -135,3 +138,25 @@ def recalibrated_budget_uses(pay: np.ndarray, budget_cols: np.ndarray, shadow: n
     act = activity_of_use[cols].argmax(axis=1)
     qty[:, cols] = pay[:, cols] * (1.0 - theta[:, act])
     return qty, rent
+
+
+def draw_shadow_prices(point: np.ndarray, se: np.ndarray, draws, seed: int) -> np.ndarray:
+    """Base shadow prices of the budget uses for each draw number in ``draws``: draw 0 the point
+    estimates, draw d a normal draw with the given standard errors, redrawn until >= 1 (a binding
+    constraint), from a generator seeded by (seed, d) so a draw does not depend on its chunk."""
+    out = np.empty((len(draws), len(point)))
+    for i, d in enumerate(draws):
+        if d == 0 or not (se > 0).any():
+            out[i] = point
+            continue
+        rng = np.random.default_rng([int(seed), int(d), 15])
+        v = point + se * rng.standard_normal(len(point))
+        for _ in range(10_000):
+            bad = v < 1.0
+            if not bad.any():
+                break
+            v[bad] = point[bad] + se[bad] * rng.standard_normal(int(bad.sum()))
+        else:  # pragma: no cover - needs an absurd standard error
+            raise CalibrationError("could not draw shadow prices >= 1: the standard errors are too large")
+        out[i] = v
+    return out

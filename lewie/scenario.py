@@ -74,10 +74,16 @@ class InputBudget(_Strict):
                                  "Finite and >= 1. The rent (shadow price − 1) × spending is income of the "
                                  "household that holds the constraint (see `lewie.liquidity`).")
 
+    shadow_price_se: float | dict[str, float | dict[str, float]] = Field(
+        default=0.0, description="Standard error of the shadow price (an estimated marginal return), "
+                                       "same form as shadow_price; Monte Carlo draws it (normal, redrawn "
+                                       "until >= 1).")
+
     @model_validator(mode="after")
     def _shadow_prices(self):
         from .liquidity import check_shadow_prices
         check_shadow_prices(self.shadow_price)
+        check_shadow_prices(self.shadow_price_se, what="standard error", minimum=0.0)
         return self
 
 

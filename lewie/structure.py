@@ -36,6 +36,7 @@ class Structure:
     factor_elasticity: dict[tuple[str, str], float] = field(default_factory=dict)
     # (activity, household) -> base shadow price of its budget-constrained inputs (lewie.liquidity)
     budget_shadow_price: dict[tuple[str, str], float] = field(default_factory=dict)
+    budget_shadow_price_se: dict[tuple[str, str], float] = field(default_factory=dict)  # drawn by Monte Carlo
     gams_compat: bool = False  # the published GAMS form where it differs (liquidity rent income of nobody)
 
     def members(self, village: str) -> tuple[str, ...]:
@@ -134,9 +135,12 @@ def build_structure(sam: pd.DataFrame, scenario, *, sam_file: Path | None = None
                                  field=f"input_budget.households[{i}]", label=h)
         constrained = {(f, h) for f in ib.factors for h in hh}
     shadow: dict[tuple[str, str], float] = {}
+    shadow_se: dict[tuple[str, str], float] = {}
     if constrained:
         from .liquidity import resolve_shadow_prices
         shadow = resolve_shadow_prices(scenario.input_budget.shadow_price, sets["activities"], constrained, file=src)
+        shadow_se = resolve_shadow_prices(scenario.input_budget.shadow_price_se, sets["activities"], constrained,
+                                          file=src, default=0.0)
         if getattr(scenario, "gams_compat", False) and any(v != 1.0 for v in shadow.values()):
             raise InputError("under gams_compat the input budget is the published GAMS form (its rent is income of "
                              "nobody), which needs shadow_price = 1", file=src, field="input_budget.shadow_price")
@@ -146,7 +150,7 @@ def build_structure(sam: pd.DataFrame, scenario, *, sam_file: Path | None = None
         village_of=village_of, activities=sets["activities"], market_level=market_level,
         fixed_factors=fixed, tradable_factors=tradable, labour_elasticity=elasticity,
         budget_constrained=frozenset(constrained), factor_elasticity=factor_elasticity,
-        budget_shadow_price=shadow, gams_compat=bool(getattr(scenario, "gams_compat", False)))
+        budget_shadow_price=shadow, budget_shadow_price_se=shadow_se, gams_compat=bool(getattr(scenario, "gams_compat", False)))
     for i, itv in enumerate(scenario.interventions):
         for j, h in enumerate(getattr(itv, "households", []) or []):
             structure.check_label("household", h, file=src, field=f"interventions[{i}].households[{j}]")

@@ -76,10 +76,10 @@ def farm_flows(land=LAND):
     return flows
 
 
-def farm(tmp_path, *, shadow_price=1.4, interventions=(), gams_compat=False, **extra):
+def farm(tmp_path, *, shadow_price=1.4, interventions=(), gams_compat=False, input_budget=None, **extra):
     return write_scenario(tmp_path, sam_from_flows(farm_flows()), villages={"v": ["hh"]},
                           markets={"world": ["crop", "outside", "labor", "inputs"]},
-                          input_budget={"factors": ["inputs"], "shadow_price": shadow_price},
+                          input_budget=input_budget or {"factors": ["inputs"], "shadow_price": shadow_price},
                           interventions=list(interventions), gams_compat=gams_compat, **extra)
 
 
@@ -198,3 +198,22 @@ def test_input_pack_paid_by_a_programme_is_the_households_money(tmp_path):
     dva = VA * ((INP + P) / INP) ** (c / (1 - a)) - VA
     assert float(A.income_change(ds)) == pytest.approx((1 - a) * dva, rel=1e-9)
     assert float(activity_gaps(ds).max()) <= TOL
+
+
+def test_monte_carlo_draws_an_estimated_shadow_price(tmp_path):
+    """shadow_price = 1.4 ± 0.2: draw 0 keeps 1.4, other draws differ, every draw keeps its books, and
+    the base rent of each draw is (λ_d − 1)·spending with λ_d >= 1."""
+    itv = {"kind": "input_budget", "households": ["hh"], "activities": ["crop"], "amount": 5.0}
+    sc = farm(tmp_path, interventions=[itv], input_budget={"factors": ["inputs"], "shadow_price": 1.4,
+                                                           "shadow_price_se": 0.2})
+    ds = lewie.run(sc, draws=8, seed=5)
+    base = ds.sel(state="base", variant="all")
+    lam = 1 + base["liquidity_rent"].sel(good="crop", factor="inputs", household="hh") / \
+        base["factor_demand"].sel(good="crop", factor="inputs", household="hh")
+    assert float(lam.sel(draw=0)) == pytest.approx(1.4, rel=1e-12)
+    assert float(lam.std()) > 0.05 and float(lam.min()) >= 1.0
+    assert float(activity_gaps(ds).max()) <= TOL
+    again = lewie.run(sc, draws=8, seed=5, chunk=3)
+    np.testing.assert_allclose(again["income"].values, ds["income"].values, rtol=1e-12)
+    with pytest.raises(InputError, match="standard error"):
+        farm(tmp_path, input_budget={"factors": ["inputs"], "shadow_price": 1.4, "shadow_price_se": -0.1})
