@@ -480,10 +480,12 @@ def synergy_multiplier(ds: xr.Dataset, *, real: bool = False) -> xr.DataArray:
 # where income changes, and synergy, come from
 # ------------------------------------------------------------------------------------------------
 def _lagged_product(price: xr.DataArray, qty: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
-    """Δ(p·q) = Δp·q_base + p_sim·Δq: the price part and the quantity part (exact)."""
+    """Δ(p·q) = Δp·q_sim + p_base·Δq: the price part and the quantity part (exact). Quantities are
+    valued at base prices, so quantity shocks of single programmes add up in the quantity part and
+    interactions through prices show in the price part."""
     p0, p1 = price.sel(state="base", drop=True), price.sel(state="simulated", drop=True)
     q0, q1 = qty.sel(state="base", drop=True), qty.sel(state="simulated", drop=True)
-    return (p1 - p0) * q0, p1 * (q1 - q0)
+    return (p1 - p0) * q1, p0 * (q1 - q0)
 
 
 def income_change_by_channel(ds: xr.Dataset) -> xr.DataArray:
@@ -493,14 +495,14 @@ def income_change_by_channel(ds: xr.Dataset) -> xr.DataArray:
     * ``in kind: prices`` / ``in kind: quantities``: goods received in kind, valued at local prices;
     * ``liquidity constraint``: rents of liquidity-constrained inputs, (λ − 1) × spending
       (`lewie.liquidity`; not income under gams_compat, so left out there);
-    * ``<good>: fixed-factor rents`` (Δrent × base units: local output prices and productivity acting
-      through the activity's land, capital, livestock) and ``<good>: fixed-factor units`` (rent ×
+    * ``<good>: fixed-factor rents`` (Δrent × units: local output prices and productivity acting
+      through the activity's land, capital, livestock) and ``<good>: fixed-factor units`` (base rent ×
       added units: asset transfers, factor endowments);
-    * ``<factor>: wages`` (Δwage × base supply: the factor's market) and ``<factor>: labour supplied``
-      (wage × Δsupply).
+    * ``<factor>: wages`` (Δwage × supply: the factor's market) and ``<factor>: labour supplied``
+      (base wage × Δsupply).
 
     The channels add up exactly to `change(ds, "income")` (each price-quantity pair is
-    Δ(p·q) = Δp·q_base + p_sim·Δq).
+    Δ(p·q) = Δp·q_sim + p_base·Δq).
     """
     d = converged_only(ds)
     parts: dict[str, xr.DataArray] = {}
