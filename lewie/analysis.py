@@ -557,3 +557,20 @@ def synergy_by_channel(ds: xr.Dataset, *, by: str = "total") -> xr.DataArray:
     out.attrs = {"long_name": "synergy in nominal income by channel (combined variant minus the sum of its parts)",
                  "units": d.attrs.get("units", "")}
     return out
+
+
+def shadow_price(ds: xr.Dataset) -> xr.DataArray:
+    """Shadow price λ of each liquidity-constrained input use (`lewie.liquidity`): 1 + rent / spending,
+    where spending is the input's price × quantity; NaN where the use is not constrained. λ < 1 in a
+    simulated state means the budget no longer binds: the model, whose constraint always binds (as in
+    the published GAMS code), then makes the household spend more on inputs than it would choose."""
+    d = converged_only(ds)
+    wage = d["wage"].sel(village=d["household_village"]).drop_vars(["village", "household_village"], errors="ignore")
+    spending = wage * d["factor_demand"]
+    constrained = (d["liquidity_rent"] != 0) | (d["input_finance"] != 0)
+    if "state" in constrained.dims:
+        constrained = constrained.any("state")
+    out = (1.0 + d["liquidity_rent"] / spending.where(spending != 0)).where(constrained)
+    out.attrs = {"long_name": "shadow price of a liquidity-constrained input (marginal value product per unit "
+                              "spent)", "units": "1"}
+    return out

@@ -234,3 +234,16 @@ def test_monte_carlo_draws_an_estimated_shadow_price(tmp_path):
     np.testing.assert_allclose(again["income"].values, ds["income"].values, rtol=1e-12)
     with pytest.raises(InputError, match="standard error"):
         farm(tmp_path, input_budget={"factors": ["inputs"], "shadow_price": 1.4, "shadow_price_se": -0.1})
+
+
+def test_shadow_price_after_credit_in_closed_form(tmp_path):
+    """λ' = c·QVA'/(B + ΔB): more inputs lower their marginal value; the base is λ0."""
+    dB = 5.0
+    itv = {"kind": "input_budget", "households": ["hh"], "activities": ["crop"], "amount": dB}
+    ds = lewie.run(farm(tmp_path, interventions=[itv])).sel(variant="all", draw=0)
+    lam = A.shadow_price(ds).sel(good="crop", factor="inputs", household="hh")
+    a, c = LAB / VA, 1.4 * INP / VA
+    qva = VA * ((INP + dB) / INP) ** (c / (1 - a))
+    assert float(lam.sel(state="base")) == pytest.approx(1.4, rel=1e-12)
+    assert float(lam.sel(state="simulated")) == pytest.approx(c * qva / (INP + dB), rel=1e-9)
+    assert np.isnan(float(A.shadow_price(ds).sel(state="base", good="crop", factor="labor", household="hh")))

@@ -60,6 +60,8 @@ CASES = [
         "published real 1.34 is its constrained-supply case"),
     Row("zimbabwe_hsct", "HSCT", "hsct", "1.73 (band 1.42-2.00)", "not found", 1.73,
         "inside the published band; transfer share of consumption and budgets assumed"),
+    Row("colombia_unidos_fest", "FEST monetary incentives (cash)", "cash", "none published", "none published", None,
+        "no published LEWIE for Colombia; nearly every number of this economy is an assumption"),
 ]
 
 
@@ -72,6 +74,7 @@ PROGRAMME_GOODS = {
     "peru_juntos_haku_winay": ["crops", "livestock"],
     "mali_cash_plus": ["crops", "livestock"],
     "ethiopia_psnp_insct": ["crops", "livestock"],
+    "colombia_unidos_fest": ["crops", "livestock"],
 }
 CONSTRAINED_ELASTICITY = 1.0  # "constrained labour": unit-elastic supply (published default 100)
 
