@@ -475,3 +475,103 @@ def synergy_multiplier(ds: xr.Dataset, *, real: bool = False) -> xr.DataArray:
     out.attrs = {"long_name": f"synergy in {'real' if real else 'nominal'} income per unit of the combined cost",
                  "units": "per unit of cost"}
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# where income changes, and synergy, come from
+# ------------------------------------------------------------------------------------------------
+def _lagged_product(price: xr.DataArray, qty: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Δ(p·q) = Δp·q_sim + p_base·Δq: the price part and the quantity part (exact). Quantities are
+    valued at base prices, so quantity shocks of single programmes add up in the quantity part and
+    interactions through prices show in the price part."""
+    p0, p1 = price.sel(state="base", drop=True), price.sel(state="simulated", drop=True)
+    q0, q1 = qty.sel(state="base", drop=True), qty.sel(state="simulated", drop=True)
+    return (p1 - p0) * q1, p0 * (q1 - q0)
+
+
+def income_change_by_channel(ds: xr.Dataset) -> xr.DataArray:
+    """Each household group's change in nominal income split by where it comes from (dim ``channel``):
+
+    * ``transfers``: exogenous income and outside finance of inputs (cash from outside);
+    * ``in kind: prices`` / ``in kind: quantities``: goods received in kind, valued at local prices;
+    * ``liquidity constraint``: rents of liquidity-constrained inputs, (λ − 1) × spending
+      (`lewie.liquidity`; not income under gams_compat, so left out there);
+    * ``<good>: fixed-factor rents`` (Δrent × units: local output prices and productivity acting
+      through the activity's land, capital, livestock) and ``<good>: fixed-factor units`` (base rent ×
+      added units: asset transfers, factor endowments);
+    * ``<factor>: wages`` (Δwage × supply: the factor's market) and ``<factor>: labour supplied``
+      (base wage × Δsupply).
+
+    The channels add up exactly to `change(ds, "income")` (each price-quantity pair is
+    Δ(p·q) = Δp·q_sim + p_base·Δq).
+    """
+    d = converged_only(ds)
+    parts: dict[str, xr.DataArray] = {}
+    zero = change(d, "income") * 0.0
+    finance = d["input_finance"].sum(["good", "factor"]) if "input_finance" in d else 0.0
+    cash = d["exogenous_income"] + finance
+    parts["transfers"] = zero + (cash.sel(state="simulated", drop=True) - cash.sel(state="base", drop=True))
+    if "in_kind" in d:
+        pr, qu = _lagged_product(d["household_price"], d["in_kind"])
+        parts["in kind: prices"], parts["in kind: quantities"] = pr.sum("good"), qu.sum("good")
+    if "liquidity_rent" in d and not int(d.attrs.get("gams_compat", 0)):
+        parts["liquidity constraint"] = change(d, "liquidity_rent").sum(["good", "factor"])
+    fixed = d["factor_market_level"] == "fixed"
+    rent = d["rent"].where(fixed).fillna(0.0)
+    units = d["factor_demand"].where(fixed, 0.0)
+    pr, qu = _lagged_product(rent, units)
+    for g in d["good"].values:
+        if float(abs(units.sel(good=g)).max()) > 0:
+            parts[f"{g}: fixed-factor rents"] = pr.sel(good=g).sum("factor")
+            parts[f"{g}: fixed-factor units"] = qu.sel(good=g).sum("factor")
+    wage = d["wage"].sel(village=d["household_village"]).drop_vars(["village", "household_village"], errors="ignore")
+    pr, qu = _lagged_product(wage.fillna(0.0), d["factor_supply"])
+    for f in d["factor"].values:
+        if float(abs(d["factor_supply"].sel(factor=f)).max()) > 0:
+            parts[f"{f}: wages"], parts[f"{f}: labour supplied"] = pr.sel(factor=f), qu.sel(factor=f)
+    out = xr.concat([zero + v for v in parts.values()], dim="channel", coords="minimal", compat="override")
+    out = out.assign_coords(channel=list(parts))
+    out.attrs = {"long_name": "change in nominal income by channel", "units": ds["income"].attrs.get("units", "")}
+    return out
+
+
+def synergy_by_channel(ds: xr.Dataset, *, by: str = "total") -> xr.DataArray:
+    """`synergy` of nominal income split by channel (`income_change_by_channel`): for each combined
+    variant, the combined change through a channel minus the sum of its parts' changes through it.
+    The channels add up to ``synergy(ds, by=...)``; e.g. a cash transfer relaxing a liquidity
+    constraint on inputs that a productivity package makes more valuable shows its synergy in
+    ``liquidity constraint`` and in the activity's ``fixed-factor rents``, while extra demand meeting
+    extra supply in a local market shows in that market's rents and wages. Computed draw by draw, so
+    ``bands(synergy_by_channel(ds))`` is the band of each channel's synergy."""
+    if by not in ("household", "total"):
+        raise ValueError(f"by must be household or total, not {by!r}")
+    d = income_change_by_channel(ds)
+    combos = combinations_of(ds)
+    if combos:
+        rows = [d.sel(variant=v) - sum(d.sel(variant=u) for u in parts) for v, parts in combos.items()]
+        out = xr.concat(rows, dim="variant", coords="minimal", compat="override")
+        out = out.assign_coords(variant=list(combos), parts=("variant", [" + ".join(p) for p in combos.values()]))
+    else:
+        out = d.isel(variant=slice(0, 0)).assign_coords(parts=("variant", []))
+    if by == "total":
+        out = out.sum("household", min_count=1)
+    out.attrs = {"long_name": "synergy in nominal income by channel (combined variant minus the sum of its parts)",
+                 "units": d.attrs.get("units", "")}
+    return out
+
+
+def shadow_price(ds: xr.Dataset) -> xr.DataArray:
+    """Shadow price λ of each liquidity-constrained input use (`lewie.liquidity`): 1 + rent / spending,
+    where spending is the input's price × quantity; NaN where the use is not constrained. λ < 1 in a
+    simulated state means the budget no longer binds: the model, whose constraint always binds (as in
+    the published GAMS code), then makes the household spend more on inputs than it would choose."""
+    d = converged_only(ds)
+    wage = d["wage"].sel(village=d["household_village"]).drop_vars(["village", "household_village"], errors="ignore")
+    spending = wage * d["factor_demand"]
+    constrained = (d["liquidity_rent"] != 0) | (d["input_finance"] != 0)
+    if "state" in constrained.dims:
+        constrained = constrained.any("state")
+    out = (1.0 + d["liquidity_rent"] / spending.where(spending != 0)).where(constrained)
+    out.attrs = {"long_name": "shadow price of a liquidity-constrained input (marginal value product per unit "
+                              "spent)", "units": "1"}
+    return out

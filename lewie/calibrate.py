@@ -15,6 +15,8 @@ from lewie.sam.accounts import LEAKAGES, account
 
 from . import registry
 from .errors import CalibrationError
+from .labour import elasticity_of
+from .liquidity import split_base_rent
 from .structure import Structure
 
 # model parameter -> GAMS name (for documentation and workbook users), from the registry
@@ -34,6 +36,15 @@ class Calibration:
     input_uses: tuple[tuple[str, str, str], ...] = ()  # (good, input good, household), ID > 0
     consumption: tuple[tuple[str, str], ...] = ()  # (good, household), QC > 0
     labour_supply: tuple[tuple[str, str], ...] = ()  # (factor, household), endowment > 0
+    shadow_price: dict = field(default_factory=dict)  # (good, factor, household) budget use -> base λ0
+    # the SAM's factor payments / value added per use: what parameter tables estimate and Monte Carlo
+    # draws; equal to params["factor_share"] except where a shadow price > 1 moves the liquidity rent
+    payment_share: dict = field(default_factory=dict)
+    shadow_price_se: dict = field(default_factory=dict)  # budget use -> standard error of λ0 (drawn)
+
+    def drawn(self, name: str) -> dict:
+        """The values Monte Carlo draws of parameter ``name`` vary around (`lewie.draws`, `lewie.sampling`)."""
+        return self.payment_share if name == "factor_share" and self.payment_share else self.params[name]
 
 
 def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibration:
@@ -62,15 +73,24 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     if no_va:
         raise CalibrationError(f"activities with no factor payments (value added): {no_va}")
 
+    # budget-constrained inputs (lewie.liquidity): the SAM pays them their budget; their shadow price λ0
+    # gives them a base rent taken out of the fixed factors' returns, and a share λ0·B/VA of value added
+    budget_uses = [k for k in cal.factor_uses if (k[1], k[2]) in s.budget_constrained]
+    cal.shadow_price = {k: s.budget_shadow_price.get((k[0], k[2]), 1.0) for k in budget_uses}
+    cal.shadow_price_se = {k: s.budget_shadow_price_se.get((k[0], k[2]), 0.0) for k in budget_uses}
+    payments = dict(fds)
+    fds, liquidity_rent = split_base_rent(payments, budget_uses, s.fixed_factors, s.budget_shadow_price)
     p["input_share"] = {k: ids[k] / qp[k[0], k[2]] for k in cal.input_uses}
     p["va_share"] = {k: va[k] / qp[k] for k in s.activities}
-    p["factor_share"] = {k: fds[k] / va[k[0], k[2]] for k in cal.factor_uses}
+    p["factor_share"] = {k: (fds[k] + liquidity_rent.get(k, 0.0)) / va[k[0], k[2]] for k in cal.factor_uses}
+    cal.payment_share = {k: payments[k] / va[k[0], k[2]] for k in cal.factor_uses}
     p["tfp"] = {(g, h): va[g, h] / math.prod(fds[g, f, hh] ** p["factor_share"][g, f, hh]
                                              for (gg, f, hh) in cal.factor_uses if (gg, hh) == (g, h))
                 for g, h in s.activities}
     p["fixed_factor"] = {k: fds[k] for k in cal.factor_uses if k[1] in s.fixed_factors}
-    budget = {k: fds[k] for k in cal.factor_uses if (k[1], k[2]) in s.budget_constrained}
+    budget = {k: fds[k] for k in budget_uses}
     p["input_budget"] = budget
+    p["input_finance"] = {k: 0.0 for k in budget_uses}  # outside money paying for inputs (a transfer's share)
 
     income = {h: S.loc[account("hh", h)].sum() for h in H}
     for h, y in income.items():
@@ -89,7 +109,7 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     endow = {(f, h): S.at[account("hh", h), account("fac", f)] for f in s.tradable_factors for h in H}
     cal.labour_supply = tuple(k for k, v in endow.items() if v != 0)
     p["labour_endowment"] = {k: endow[k] for k in cal.labour_supply}
-    p["labour_elasticity"] = {(f, h): s.labour_elasticity[h] for f, h in cal.labour_supply}
+    p["labour_elasticity"] = {(f, h): elasticity_of(s, f, h) for f, h in cal.labour_supply}
     p["world_price"] = {g: 1.0 for g in s.goods_at("world")}
     p["world_wage"] = {f: 1.0 for f in s.factors_at("world")}
 
@@ -120,6 +140,7 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     lv["production"] = dict(qp)
     lv["factor_demand"] = {k: fds[k] for k in cal.factor_uses}
     lv["rent"] = {k: 1.0 for k in p["fixed_factor"]}
+    lv["liquidity_rent"] = dict(liquidity_rent)
     lv["intermediate_demand"] = {k: ids[k] for k in cal.input_uses}
     lv["consumption"] = {k: qc[k] for k in cal.consumption}
     lv["income"] = dict(income)

@@ -38,6 +38,7 @@ from lewie.solvers.residuals import BASE_TOL, relative_residuals
 
 from .calibrate import Calibration
 from .errors import CalibrationError
+from .liquidity import recalibrated_budget_uses
 
 SHARE_TOL = 1e-9  # shares must sum to 1 within this
 
@@ -55,6 +56,8 @@ class ShareDraws:
     savings_rate: np.ndarray | None = None  # (D, H)
     transfer_rate: np.ndarray | None = None  # (D, H)
     outside_rate: np.ndarray | None = None  # (D, H)
+    # base shadow price of each budget-constrained use (cal.params["input_budget"] order), when drawn
+    shadow_price: np.ndarray | None = None  # (D, len(cal.params["input_budget"]))
 
     @property
     def n_draws(self) -> int:
@@ -74,7 +77,7 @@ def _keys(cal: Calibration) -> dict[str, list]:
 def base_shares(cal: Calibration) -> ShareDraws:
     """The calibrated shares as one draw."""
     keys = _keys(cal)
-    return ShareDraws(**{name: np.array([[cal.params[name][k] for k in ks]]) for name, ks in keys.items()})
+    return ShareDraws(**{name: np.array([[cal.drawn(name)[k] for k in ks]]) for name, ks in keys.items()})
 
 
 def _indicator(items, groups) -> np.ndarray:
@@ -293,6 +296,9 @@ class RecalibrationMaps:
         bpos = {k: j for j, k in enumerate(uses)}
         budget_keys = list(cal.params["input_budget"])
         self.budget_use = np.array([bpos[k] for k in budget_keys], dtype=np.int64)
+        self.shadow_price0 = np.array([cal.shadow_price.get(k, 1.0) for k in budget_keys])  # λ at the base
+        self.M_hh_budget = _indicator([k[2] for k in budget_keys], H)
+        self.gams_compat = bool(s.gams_compat)
         vg, zg = s.goods_at("village"), s.goods_at("zone")
         vf, zf = s.factors_at("village"), s.factors_at("zone")
         self.village_goods = np.array([gpos[g] for g in vg], dtype=np.int64)
@@ -306,7 +312,7 @@ class RecalibrationMaps:
                   "outside_rate": H, "exogenous_income": H, "labour_endowment": lpairs,
                   "village_net_trade": [(g, v) for g in vg for v in V], "zone_net_trade": list(zg),
                   "village_factor_trade": [(f, v) for f in vf for v in V], "zone_factor_trade": list(zf)}
-        x_keys = {"factor_demand": uses, "labour_supply": lpairs, "consumption": pairs, "transfers_out": H, "savings": H,
+        x_keys = {"factor_demand": uses, "labour_supply": lpairs, "liquidity_rent": budget_keys, "consumption": pairs, "transfers_out": H, "savings": H,
                   "outside_spending": H, "household_surplus": [(g, h) for g in G for h in H],
                   "village_surplus": [(g, v) for g in G for v in V], "zone_surplus": G,
                   "household_factor_surplus": [(f, h) for f in TF for h in H],
@@ -385,11 +391,23 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     full = mp.base_shares
     sh = {f.name: np.broadcast_to(np.atleast_2d(getattr(draws, f.name) if getattr(draws, f.name) is not None
                                                  else getattr(full, f.name)), (D, getattr(full, f.name).shape[1]))
-          for f in fields(ShareDraws)}
+          for f in fields(ShareDraws) if f.name != "shadow_price"}
     # --- production side: output and value added keep their SAM levels
     va = mp.va
-    fs = sh["factor_share"]
-    fd = va[mp.act_of_use] * fs  # (D, U)
+    pay = va[mp.act_of_use] * sh["factor_share"]  # (D, U): the drawn shares are the SAM's payment shares
+    # budget-constrained inputs (lewie.liquidity): the payment is the budget B, the base rent (λ0 − 1)·B
+    # comes out of the activity's fixed-factor returns; model shares are (quantity + rent) / VA
+    bcols = mp.budget_use
+    lam0 = mp.shadow_price0
+    if draws.shadow_price is not None:  # drawn around the base (lewie.liquidity.draw_shadow_prices)
+        lam0 = np.broadcast_to(np.atleast_2d(draws.shadow_price), (D, bcols.size))
+        if not (np.isfinite(lam0) & (lam0 >= 1.0)).all():
+            raise CalibrationError("drawn shadow prices must be finite and >= 1")
+    fixed_use = mp.fixed_use
+    fd, liquidity_rent = recalibrated_budget_uses(pay, bcols, lam0, fixed_use, mp.M_use)
+    rent_of_use = np.zeros_like(fd)
+    rent_of_use[:, bcols] = liquidity_rent
+    fs = (fd + rent_of_use) / va[mp.act_of_use] if (np.asarray(lam0) != 1.0).any() else sh["factor_share"]
     with np.errstate(divide="ignore"):
         log_fd = np.where(fd > 0, np.log(np.where(fd > 0, fd, 1.0)), -np.inf)
     tfp = va * np.exp(-((fs * np.where(fs > 0, log_fd, 0.0)) @ mp.M_use))
@@ -401,8 +419,9 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     local = y * (1.0 - rates["savings_rate"] - rates["transfer_rate"] - rates["outside_rate"]) - emin @ mp.M_pair
     qc = emin + sh["budget_share"] * local[:, hh_of_pair]
     cpi_weight = qc / y[hh_of_pair]
-    fixed_use = mp.fixed_use
     rents = (fd * fixed_use) @ mp.M_hh_use
+    if not mp.gams_compat:  # the liquidity rent is income of the household holding the constraint
+        rents = rents + liquidity_rent @ mp.M_hh_budget
     endow = labour_endowments(cal, fd, labour) if labour != "kept" else np.tile(mp.endow0, (D, 1))  # (D, L)
     wages = endow @ mp.M_lab_hh if mp.endow0.size else np.zeros((D, len(y)))  # wages are 1 at the base
     exinc = y - rents - wages
@@ -430,6 +449,7 @@ def recalibrate(model: pyo.Block, cal: Calibration, draws: ShareDraws, *, check:
     put(P0, "tfp", tfp, "p")
     put(P0, "fixed_factor", fd[:, fixed_use], "p")
     put(P0, "input_budget", fd[:, mp.budget_use], "p")
+    put(X0, "liquidity_rent", liquidity_rent, "x")
     put(P0, "budget_share", sh["budget_share"], "p")
     put(P0, "cpi_weight", cpi_weight, "p")
     for k in ("savings_rate", "transfer_rate", "outside_rate"):

@@ -6,8 +6,9 @@ parameters are the base values with the effects of its interventions combined (`
 ``new = base × Π factors + Σ changes``. How each kind maps to the model (GAMS names in brackets):
 
 - ``cash_transfer``: the amount is added to the groups' exogenous income [exinc]; with
-  ``input_budget_share`` σ, σ × amount is also added to the group's purchased-input budgets
-  [pibudget], split in proportion to the base budgets.
+  ``input_budget_share`` σ, σ × amount is taken out of it and pays for the group's budget-constrained
+  inputs instead (``input_finance``, which raises the budget and is the household's money: see
+  `lewie.liquidity`), split in proportion to the base budgets; under ``gams_compat`` the GAMS form.
 - ``in_kind_transfer``: the goods (quantity Q at base prices) are received from outside. A household
   that consumes goods it would otherwise have bought buys that much less (in-kind receipts are
   infra-marginal, as in LEWIE studies), so what it consumes is worth its value at the local price in
@@ -20,13 +21,23 @@ parameters are the base values with the effects of its interventions combined (`
 - ``factor_endowment``: units added to the activity's fixed factor [fixfac] (base rent 1); the result
   must stay positive (an activity cannot lose all of a fixed factor).
 - ``input_budget``: the amount is added to the purchased-input budgets [pibudget] of the activities,
-  in proportion to the base budgets.
+  in proportion to the base budgets: credit repaid within the year (``paid_by = "household"``), or
+  inputs a programme pays for (``paid_by = "outside"``: ``input_finance``, the household's money).
 - ``labour_supply``: units added to the groups' endowment of a tradable factor [hfsupzero], which
   then responds to the wage like the rest of their supply.
 - ``local_procurement``: an exogenous demand for the good [exogenous_demand], paid for from outside,
   placed in the villages of the sellers in proportion to their base output of the good. Within a
   village the market is one market, so buying from some groups raises the price every seller there
   gets. A good priced outside does not respond to local demand: its procurement only changes trade.
+- ``public_works``: the wage bill is exogenous income [exinc]; the time worked (``labour_time`` ×
+  wages, at base wages) is taken from the workers' endowment of the labour factor [hfsupzero].
+- ``asset_transfer``: the purchase (the cost) is exogenous demand for ``good`` in the beneficiaries'
+  villages (share ``bought_locally``; the rest imported); ``service_rate`` × value is added to the
+  activity's fixed factor [fixfac]; the annual service flow is reported beside the cost.
+- ``leakage_rate``: the savings / transfers-out / outside-spending rate [savsh, troutsh, exprocsh]
+  + change (savings groups keeping money local).
+- ``school_meals``: food received in kind by the eaters' households [in_kind]; the share bought
+  locally is exogenous demand in the sellers' villages, as ``local_procurement``.
 
 Amounts for several groups: ``amount_per_household`` × each group's number of households (the
 parameter table's ``household_count`` rows); a total ``amount`` is split by ``shares``, or, for
@@ -56,6 +67,7 @@ class Effect:
     scale: dict[str, dict] = field(default_factory=dict)  # parameter -> index -> multiplicative factor
     cost: float = 0.0  # the multipliers' denominator
     beneficiaries: tuple[str, ...] = ()  # household groups that receive something directly
+    service_flow: float = 0.0  # annual service flow of transferred assets (reported beside the cost)
 
 
 class _Ctx:
@@ -88,6 +100,9 @@ def check_labels(interventions, structure, *, file=None, names=None) -> None:
                 raise ctx.error(unknown_label("activity", g, activities), f"activities[{j}]", g)
         if getattr(itv, "factor", None) is not None and itv.factor not in s.factors:
             raise ctx.error(unknown_label("factor", itv.factor, s.factors), "factor", itv.factor)
+        for j, h in enumerate(getattr(itv, "sellers", None) or []):
+            if h not in s.households:
+                raise ctx.error(unknown_label("household", h, s.households), f"sellers[{j}]", h)
 
 
 def resolve(itv, cal: Calibration, *, i: int = 0, name: str | None = None,
@@ -105,7 +120,8 @@ def resolve(itv, cal: Calibration, *, i: int = 0, name: str | None = None,
     cost = itv.cost if itv.cost is not None else value
     return Effect(name=name, kind=itv.kind, add={k: dict(v) for k, v in add.items()},
                   scale={k: dict(v) for k, v in scale.items()}, cost=float(cost),
-                  beneficiaries=tuple(getattr(itv, "households", None) or ()))
+                  beneficiaries=tuple(getattr(itv, "households", None) or ()),
+                  service_flow=float(getattr(ctx, "service_flow", 0.0)))
 
 
 def resolve_all(interventions, cal: Calibration, *, household_count=None, file=None, names=None,
@@ -207,12 +223,15 @@ def _totals(itv, ctx: _Ctx, counts: Mapping[str, float], weights: Mapping[str, f
 
 def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
     totals = _totals(itv, ctx, counts)
+    # the share paying for inputs is taken out of the transfer (lewie.liquidity): outside finance of
+    # the inputs [input_finance], the rest exogenous income; the GAMS form under gams_compat
+    finance = not (ctx.gams_compat or cal.structure.gams_compat)
     for h, amount in totals.items():
-        # lewie: the whole transfer is income, and a share of it also relaxes the input budget; GAMS
-        # (5_Generic_Simulation.gms, budget constraint on) splits it: exinc += (1 − shSCTprod)·transfer,
+        # the share σ paying for inputs is taken out of the transfer, not added to it: lewie makes it
+        # outside finance of the inputs [input_finance] (lewie.liquidity); GAMS (5_Generic_Simulation.gms,
+        # budget constraint on) raises the budget: exinc += (1 − shSCTprod)·transfer,
         # pibudget += shSCTprod·transfer·pibsh (gams_compat)
-        split = ctx.gams_compat and bool(itv.input_budget_share)
-        add["exogenous_income"][h] += amount * (1.0 - itv.input_budget_share) if split else amount
+        add["exogenous_income"][h] += amount * (1.0 - itv.input_budget_share)
         if itv.input_budget_share:
             budgets = {k: v for k, v in cal.params["input_budget"].items() if k[2] == h}
             if not budgets:
@@ -220,7 +239,7 @@ def _cash_transfer(itv, cal, add, scale, ctx, counts) -> float:
                                 "inputs (see [input_budget])", "input_budget_share", h)
             base = sum(budgets.values())
             for k, b in budgets.items():
-                add["input_budget"][k] += itv.input_budget_share * amount * b / base
+                add["input_finance" if finance else "input_budget"][k] += itv.input_budget_share * amount * b / base
     return sum(totals.values())
 
 
@@ -278,8 +297,9 @@ def _input_budget(itv, cal, add, scale, ctx, counts) -> float:
                             "(see [input_budget])", f"activities[{j}]", g)
     per_h = {h: sum(b for k, b in uses.items() if k[2] == h) for h in itv.households}
     totals = _totals(itv, ctx, counts, per_h)
+    target = "input_finance" if getattr(itv, "paid_by", "household") == "outside" else "input_budget"
     for k, b in uses.items():
-        add["input_budget"][k] += totals[k[2]] * b / per_h[k[2]]
+        add[target][k] += totals[k[2]] * b / per_h[k[2]]
     return sum(totals.values())
 
 
@@ -353,6 +373,105 @@ def _price(itv, cal, add, scale, ctx, counts) -> float:
     return 0.0
 
 
+def _public_works(itv, cal, add, scale, ctx, counts) -> float:
+    """Wages as exogenous income; the time worked (labour_time × wages, at base wages) leaves the
+    workers' supply of the labour factor [hfsupzero]."""
+    f = itv.factor
+    endow = cal.params["labour_endowment"]
+    if f not in cal.structure.tradable_factors:
+        raise ctx.error(f"factor '{f}' is a fixed, activity-specific factor; public works take time from a labour "
+                        "factor listed under [markets]", "factor", f)
+    for j, h in enumerate(itv.households):
+        if (f, h) not in endow:
+            have = [hh for ff, hh in endow if ff == f]
+            raise ctx.error(f"household '{h}' supplies no '{f}' in the SAM, so public works cannot take its time "
+                            f"(groups supplying '{f}': {have})", f"households[{j}]", h)
+    totals = _totals(itv, ctx, counts)
+    for h, wages in totals.items():
+        time = itv.labour_time * wages
+        if not endow[f, h] - time > 0:
+            raise ctx.error(f"public works would take {time:g} of '{f}' from household '{h}', which supplies "
+                            f"{endow[f, h]:g} at base", "labour_time", h)
+        add["exogenous_income"][h] += wages
+        add["labour_endowment"][f, h] -= time
+    return sum(totals.values())
+
+
+def _place_demand(g, amount, sellers, cal, add, ctx, key) -> None:
+    """Exogenous demand for good g, in the sellers' villages in proportion to their base output."""
+    s = cal.structure
+    output = {h: cal.levels["production"].get((g, h), 0.0) for h in sellers}
+    total = sum(output.values())
+    if not total > 0:
+        raise ctx.error(f"nobody among {list(sellers)} produces '{g}', so it cannot be bought locally", key, g)
+    if s.market_level[g] == "world":
+        log.warning("intervention '%s': '%s' is priced outside, so buying it locally changes only trade with "
+                    "the outside", ctx.name, g)
+    for v in s.villages:
+        share = sum(output[h] for h in sellers if s.village_of[h] == v) / total
+        if share:
+            add["exogenous_demand"][g, v] += amount * share
+
+
+def _asset_transfer(itv, cal, add, scale, ctx, counts) -> float:
+    """The purchase: demand for the good in the beneficiaries' villages (the share bought locally);
+    the assets: service_rate × value added to the activity's fixed factor [fixfac]."""
+    s = cal.structure
+    g, f = itv.activity, itv.factor
+    fixed = cal.params["fixed_factor"]
+    if f in s.tradable_factors:
+        raise ctx.error(f"factor '{f}' is tradable; an asset adds to an activity's fixed factor", "factor", f)
+    for j, h in enumerate(itv.households):
+        if (g, f, h) not in fixed:
+            users = [hh for gg, ff, hh in fixed if (gg, ff) == (g, f)]
+            raise ctx.error(f"activity '{g}' of household '{h}' uses no '{f}' in the SAM, so the model has no rent "
+                            f"for the assets (groups using '{f}' in '{g}': {users})", f"households[{j}]", h)
+    totals = _totals(itv, ctx, counts)
+    for h, value in totals.items():
+        add["fixed_factor"][g, f, h] += itv.service_rate * value
+        if itv.bought_locally:
+            v = s.village_of[h]
+            if s.market_level[itv.good] == "world":
+                log.warning("intervention '%s': '%s' is priced outside, so buying it locally changes only trade "
+                            "with the outside", ctx.name, itv.good)
+            add["exogenous_demand"][itv.good, v] += itv.bought_locally * value
+    ctx.service_flow = itv.service_rate * sum(totals.values())
+    return sum(totals.values())
+
+
+def _leakage_rate(itv, cal, add, scale, ctx, counts) -> float:
+    """The rate [savsh / troutsh / exprocsh] + change; every rate stays >= 0 and their sum < 1."""
+    from .calibrate import RATE_OF
+    name = RATE_OF[itv.rate]
+    for j, h in enumerate(itv.households):
+        new = cal.params[name][h] + itv.change
+        total = new + sum(cal.params[RATE_OF[k]][h] for k in RATE_OF if k != itv.rate)
+        if not (new >= 0 and total < 1):
+            raise ctx.error(f"household '{h}': {itv.rate} rate {cal.params[name][h]:g} + {itv.change:g} = {new:g}; "
+                            "a rate must stay >= 0 and the rates must leave something to spend locally",
+                            "change", h)
+        add[name][h] += itv.change
+    return 0.0
+
+
+def _school_meals(itv, cal, add, scale, ctx, counts) -> float:
+    """Food received in kind by the eaters' households [in_kind]; the share bought locally is
+    exogenous demand in the sellers' villages (as local_procurement)."""
+    totals = _totals(itv, ctx, counts)
+    for h, q in totals.items():
+        add["in_kind"][itv.good, h] += q
+    total = sum(totals.values())
+    if itv.bought_locally:
+        sellers = itv.sellers or list(cal.structure.households)
+        if itv.sellers:
+            for j, h in enumerate(itv.sellers):
+                if cal.levels["production"].get((itv.good, h), 0.0) <= 0:
+                    raise ctx.error(f"household '{h}' does not produce '{itv.good}'", f"sellers[{j}]", h)
+        _place_demand(itv.good, itv.bought_locally * total, sellers, cal, add, ctx, "good")
+    return total
+
+
 _KINDS = {"price": _price, "cash_transfer": _cash_transfer, "in_kind_transfer": _in_kind_transfer, "productivity": _productivity,
           "factor_endowment": _factor_endowment, "input_budget": _input_budget, "labour_supply": _labour_supply,
-          "local_procurement": _local_procurement}
+          "local_procurement": _local_procurement, "public_works": _public_works, "asset_transfer": _asset_transfer,
+          "leakage_rate": _leakage_rate, "school_meals": _school_meals}

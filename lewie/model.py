@@ -130,10 +130,15 @@ def _equations(m, s) -> None:
     def factor_demand(m, g, f, h):
         cost = m.factor_demand[g, f, h] * factor_price(m, f, h, g)
         if (g, f, h) in m.budget_uses:
-            return cost == m.input_budget[g, f, h]
+            return cost == m.input_budget[g, f, h] + m.input_finance[g, f, h]
         return cost == m.price_value_added[g, h] * m.production[g, h] * m.factor_share[g, f, h]
     C("eq_factor_demand", m.factor_uses, factor_demand,
-      "factor demand: marginal value product = factor price, or spending = input budget [FD]")
+      "factor demand: marginal value product = factor price, or spending = input budget (own cash + outside "
+      "finance) [FD]")
+    C("eq_liquidity_rent", m.budget_uses,
+      lambda m, g, f, h: m.liquidity_rent[g, f, h] == m.price_value_added[g, h] * m.production[g, h]
+      * m.factor_share[g, f, h] - m.factor_demand[g, f, h] * factor_price(m, f, h, g),
+      "rent of a budget-constrained input: marginal value product − spending = (shadow price − 1) × spending")
     C("eq_output", m.activities, lambda m, g, h: m.production[g, h] * m.va_share[g, h] == m.value_added[g, h],
       "Leontief output from value added [QP]")
     C("eq_intermediate_demand", m.input_uses,
@@ -152,9 +157,14 @@ def _equations(m, s) -> None:
         rents = sum(m.rent[g, f, hh] * m.factor_demand[g, f, hh] for g, f, hh in m.fixed_uses if hh == h)
         wages = sum(factor_price(m, f, hh) * m.labour_supply[f, hh] for f, hh in m.labour_pairs if hh == h)
         in_kind = sum(m.price_household[g, h] * m.in_kind[g, h] for g in m.goods)
-        return m.income[h] == rents + wages + m.exogenous_income[h] + in_kind
+        total = rents + wages + m.exogenous_income[h] + in_kind
+        for k in m.budget_uses:
+            if k[2] == h:
+                total = total + m.input_finance[k] + (0.0 if s.gams_compat else m.liquidity_rent[k])
+        return m.income[h] == total
     C("eq_income", m.households, income,
-      "full income = rents + wages + exogenous income + goods received in kind at local prices [Y]")
+      "full income = rents + wages + exogenous income + goods received in kind at local prices + outside "
+      "finance of inputs + rents of liquidity-constrained inputs (none under gams_compat) [Y]")
     C("eq_cpi", m.households,
       lambda m, h: m.cpi[h] == sum(m.cpi_weight[g, h] * m.price_household[g, h] for g in consumed.get(h, []))
       + (m.transfer_rate[h] + m.savings_rate[h] + m.outside_rate[h]) * m.outside_price,

@@ -303,6 +303,15 @@ class MonteCarlo:
             if not rows:
                 continue
             sd = Draws(pd.DataFrame(block, columns=s.columns), -1, "block").share_draws()
+            if any(v > 0 for v in cal.shadow_price_se.values()):  # estimated returns (lewie.liquidity)
+                from dataclasses import replace
+
+                from .liquidity import draw_shadow_prices
+                keys = list(cal.params["input_budget"])
+                numbers = [start + j if (start + j) in pos and ok[pos[start + j]] else 0 for j in range(RECAL_BLOCK)]
+                sd = replace(sd, shadow_price=draw_shadow_prices(
+                    np.array([cal.shadow_price[k] for k in keys]), np.array([cal.shadow_price_se[k] for k in keys]),
+                    numbers, self.scenario.montecarlo.seed))
             x0, p0 = recalibrate(self.sim.model, cal, sd, check=False, labour=labour_rule(self.scenario))
             for j, i in rows:
                 out_x[i], out_p[i] = x0[j], p0[j]

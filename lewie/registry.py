@@ -115,6 +115,8 @@ ENTRIES: tuple[Entry, ...] = (
        "factor_marketed_surplus", FH),
     _v("village_factor_surplus", "tradable_v", "factor marketed surplus of the village", AT_BASE, "VFMS"),
     _v("zone_factor_surplus", "tradable_factors", "factor marketed surplus of the local economy", AT_BASE, "ZFMS"),
+    _v("liquidity_rent", "budget_uses", "rent of a liquidity-constrained input ((shadow price − 1) × spending), "
+       "income of the household", CURRENCY, "— (not in GAMS)", "liquidity_rent", GFH),
     # ---- parameters, in declaration order
     _p("input_share", "input_uses", "intermediate input per unit of output", "1", "idsh", "idsh"),
     _p("va_share", "activities", "value added per unit of output", "1", "vash"),
@@ -149,6 +151,8 @@ ENTRIES: tuple[Entry, ...] = (
     _p("in_kind", "goods_h", "goods received in kind (resold share included)", AT_BASE, "—", output="in_kind",
        dims=GH),
     _p("outside_price", None, "price level outside the local economy", INDEX, "— (1 in GAMS)"),
+    _p("input_finance", "budget_uses", "outside money paying for liquidity-constrained inputs (a transfer's share, "
+       "credit, an input pack)", CURRENCY, "— (not in GAMS)", output="input_finance", dims=GFH),
     # ---- results variables computed from the model's
     Entry("price", "derived", "market price", INDEX, dims=GV),
     Entry("wage", "derived", "wage of a tradable factor", INDEX, dims=("factor", "village")),
@@ -158,6 +162,8 @@ ENTRIES: tuple[Entry, ...] = (
     # ---- what the variants are
     Entry("intervention_kind", "variant", "kind of intervention", dims=("intervention",)),
     Entry("intervention_cost", "variant", "cost of the intervention", CURRENCY, dims=("intervention",)),
+    Entry("intervention_service_flow", "variant", "annual service flow of the assets an intervention transfers (its "
+          "cost is the purchase)", CURRENCY, dims=("intervention",)),
     Entry("includes", "variant", "the variant includes the intervention", dims=("variant", "intervention")),
     Entry("cost", "variant", "cost of the variant's interventions (the multipliers' denominator)", CURRENCY,
           dims=("variant",)),

@@ -22,13 +22,14 @@ CURRENCY = registry.CURRENCY
 _ORDER = ("income", "real_income", "cpi", "exogenous_income", "savings", "transfers_out", "outside_spending",
           "production", "value_added", "value_added_price", "factor_demand", "intermediate_demand", "consumption",
           "household_price", "rent", "factor_supply", "marketed_surplus", "village_marketed_surplus",
-          "factor_marketed_surplus", "in_kind", "exogenous_demand")
+          "factor_marketed_surplus", "liquidity_rent", "input_finance", "in_kind", "exogenous_demand")
 _BY_OUTPUT = {e.output: e for e in registry.ENTRIES if e.output}
 # output variable -> (model component, dims, long name, units), from the registry (`lewie.registry`)
 OUTPUTS = {o: (_BY_OUTPUT[o].name, _BY_OUTPUT[o].dims, _BY_OUTPUT[o].long_name, _BY_OUTPUT[o].units)
            for o in _ORDER + tuple(o for o in _BY_OUTPUT if o not in _ORDER)}
 _ZERO_WHEN_ABSENT = {"production", "value_added", "factor_demand", "intermediate_demand", "consumption",
-                     "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus"}
+                     "factor_supply", "marketed_surplus", "village_marketed_surplus", "factor_marketed_surplus",
+                     "liquidity_rent", "input_finance", "in_kind"}
 
 
 def snapshot(model: pyo.Block, s: Structure) -> dict[str, dict]:
@@ -190,6 +191,8 @@ def add_variant_info(ds: xr.Dataset, effects, variant_map: dict[str, list[int]],
     ds["intervention_kind"].attrs = registry.attrs("intervention_kind")
     ds["intervention_cost"] = icost_da
     ds["intervention_cost"].attrs = registry.attrs("intervention_cost")
+    ds["intervention_service_flow"] = ("intervention", [float(getattr(e, "service_flow", 0.0)) for e in effects])
+    ds["intervention_service_flow"].attrs = registry.attrs("intervention_service_flow")
     ds["includes"] = (("variant", "intervention"), includes)
     ds["includes"].attrs = registry.attrs("includes")
     ds["cost"] = cost_da

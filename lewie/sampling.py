@@ -91,7 +91,7 @@ def _cal_key(key):
 def point_values(cal, keys=None) -> np.ndarray:
     """The calibrated values of the entries."""
     keys = entry_keys(cal) if keys is None else keys
-    return np.array([cal.params[k[0]][_cal_key(k)] for k in keys], dtype=float)
+    return np.array([cal.drawn(k[0])[_cal_key(k)] for k in keys], dtype=float)
 
 
 def _groups(keys) -> np.ndarray:

@@ -59,14 +59,24 @@ NonNegative = Annotated[Number, Field(ge=0)]
 
 
 class LabourSupply(_Strict):
-    """Elasticity of household labour supply to the wage: a number, or a table per household group.
+    """Elasticity of household labour supply to the wage: a number, a table per household group, or a
+    table per labour factor (each a number or a table per household group), e.g.
+    ``elasticity = {family = {eligible = 0.5, ineligible = 1}, hired = 100}``.
 
-    100 is practically perfectly elastic (the published default), 0 is fixed supply.
+    100 is practically perfectly elastic (the published default), 0 is fixed supply. Every value must
+    be finite and non-negative (see `lewie.labour`).
     """
 
-    elasticity: NonNegative | dict[str, NonNegative] = Field(
+    elasticity: NonNegative | dict[str, NonNegative | dict[str, NonNegative]] = Field(
         default=100.0, description="Elasticity of labour supply to the wage (≥ 0): one number for every group, "
-                                   "or a table giving each household group's; a list of numbers is a sweep.")
+                                   "a table giving each household group's, or a table per labour factor (each "
+                                   "a number or a table per group); a list of numbers is a sweep.")
+
+    @model_validator(mode="after")
+    def _finite_non_negative(self):
+        from .labour import check_elasticities
+        check_elasticities(self.elasticity)
+        return self
 
 
 class InputBudget(_Strict):
@@ -78,6 +88,22 @@ class InputBudget(_Strict):
     households: list[str] | None = Field(default=None, description="Household groups whose purchases are "
                                                                    "budget-constrained (default: every group that "
                                                                    "uses the factors).")
+    shadow_price: Number | dict[str, Number | dict[str, Number]] = Field(
+        default=1.0, description="Marginal value product of a unit of money spent on the constrained inputs at "
+                                 "the base (1: the constraint just binds; 1.4: a unit more of inputs would earn "
+                                 "1.4): one number, a table per activity, or per activity and household group. "
+                                 "Finite and >= 1. The rent (shadow price − 1) × spending is income of the "
+                                 "household that holds the constraint (see `lewie.liquidity`).")
+    shadow_price_se: Number | dict[str, Number | dict[str, Number]] = Field(
+        default=0.0, description="Standard error of the shadow price (an estimated marginal return), same form as "
+                                 "shadow_price; Monte Carlo draws it (normal, redrawn until >= 1).")
+
+    @model_validator(mode="after")
+    def _shadow_prices(self):
+        from .liquidity import check_shadow_prices
+        check_shadow_prices(self.shadow_price)
+        check_shadow_prices(self.shadow_price_se, what="standard error", minimum=0.0)
+        return self
 
 
 class MonteCarlo(_Strict):
@@ -229,6 +255,10 @@ class InputBudgetChange(_Amount):
 
     kind: Literal["input_budget"] = Field(description="'input_budget'.")
     activities: list[str] = Field(min_length=1, description="Activities (goods) whose input budget grows.")
+    paid_by: Literal["household", "outside"] = Field(
+        default="household", description="'household': credit (savings groups) repaid from the harvest within "
+                                         "the year, so no new money; 'outside': a programme pays for the inputs "
+                                         "(an input pack), which is the household's money too (see lewie.liquidity).")
     _split_needs_shares: ClassVar[bool] = False
 
 
@@ -277,8 +307,65 @@ class PriceChange(_Intervention):
         return self
 
 
+class PublicWorks(_Amount):
+    """Wages paid from outside for work on public works (PSNP, cash for work): ``amount`` (the wage
+    bill) is exogenous income of the workers, and the labour time they give, ``labour_time`` × amount
+    at base wages (1: the payment equals the base-wage value of the time), is taken from their supply
+    of ``factor``. Cost defaults to the wage bill."""
+
+    kind: Literal["public_works"] = Field(description="'public_works'.")
+    factor: str = Field(description="The labour factor whose time the works take (listed under [markets]).")
+    labour_time: Number = Field(default=1.0, ge=0, description="Labour time worked per unit of wages paid, at "
+                                                               "base wages (0: free cash).")
+
+
+class AssetTransfer(_Amount):
+    """Productive assets given to households (goats, tools): ``amount`` is what buying them costs (the
+    programme's cost); a share ``bought_locally`` of it is spent in the beneficiaries' village markets
+    for ``good`` (a demand shock there; the rest is imported); the assets add ``service_rate`` ×
+    amount a year (at base rent 1) to the fixed factor ``factor`` of the beneficiaries' ``activity``.
+    The annual service flow is reported separately (``intervention_service_flow``): the cost is the
+    whole purchase, the simulated year has one year of services."""
+
+    kind: Literal["asset_transfer"] = Field(description="'asset_transfer'.")
+    activity: str = Field(description="The beneficiaries' activity that uses the assets (e.g. livestock).")
+    factor: str = Field(description="The activity's fixed factor the assets add to (e.g. Capital).")
+    good: str = Field(description="The good the assets are bought as (e.g. livestock).")
+    service_rate: Number = Field(gt=0, le=1, description="Annual service flow per unit of asset value (e.g. 0.25).")
+    bought_locally: Number = Field(default=1.0, ge=0, le=1, description="Share of the purchase made in the "
+                                                                       "beneficiaries' village markets.")
+
+
+class LeakageChange(_Intervention):
+    """A change in the share of income the households save, send away or spend outside (``rate``),
+    e.g. savings groups that keep savings circulating locally: ``change = -0.02`` lowers the rate by
+    two points. Transfers no value, so ``cost`` is required."""
+
+    kind: Literal["leakage_rate"] = Field(description="'leakage_rate'.")
+    households: list[str] = Field(min_length=1, description="Household groups whose rate changes.")
+    rate: Literal["savings", "transfers", "spending"] = Field(description="Which leakage: savings, transfers "
+                                                                           "out, or spending outside.")
+    change: Number = Field(ge=-1, le=1, description="Change of the rate (-0.02: two points lower).")
+    cost: Number = Field(ge=0, description="Multipliers' denominator (required: nothing is transferred).")
+
+
+class SchoolMeals(_Amount):
+    """Food eaten by the named household groups (pupils' households) in school meals: ``amount`` of
+    ``good`` at base prices, received in kind (infra-marginal: they buy that much less), of which a
+    share ``bought_locally`` is bought from the local producers of the good (paid from outside, as
+    ``local_procurement``), the rest imported. Cost defaults to the amount."""
+
+    kind: Literal["school_meals"] = Field(description="'school_meals'.")
+    good: str = Field(description="The food served (a good of the SAM).")
+    bought_locally: Number = Field(default=1.0, ge=0, le=1, description="Share of the food bought from local "
+                                                                         "producers (the rest is imported).")
+    sellers: list[str] | None = Field(default=None, min_length=1,
+                                      description="Household groups the food is bought from (default: every "
+                                                  "producer of the good).")
+
+
 INTERVENTION_KINDS = (PriceChange, CashTransfer, InKindTransfer, Productivity, FactorEndowment, InputBudgetChange,
-                      LabourSupplyChange, LocalProcurement)
+                      LabourSupplyChange, LocalProcurement, PublicWorks, AssetTransfer, LeakageChange, SchoolMeals)
 Intervention = Annotated[Union[INTERVENTION_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]
 _INTERVENTION_KINDS = {m.model_fields["kind"].annotation.__args__[0]: m for m in INTERVENTION_KINDS}
 
@@ -605,7 +692,7 @@ def _explain(exc: ValidationError, text: str | None, data: dict) -> str:
         elif err["type"] == "missing":
             kind = _intervention(data, loc).get("kind") if _intervention(data, loc) is not None else None
             hint = ""
-            if loc and loc[-1] == "cost" and kind in ("productivity", "labour_supply"):
+            if loc and loc[-1] == "cost" and kind in ("productivity", "labour_supply", "leakage_rate"):
                 hint = (f": a {kind} intervention transfers no value, so its cost (the multipliers' "
                         "denominator) must be given")
             lines.append(f"missing key '{key}'{where}{hint}")

@@ -34,6 +34,7 @@ def sam_from_model(m: pyo.Block, structure) -> pd.DataFrame:
         sam.at[account("fac", f), account("act", g, h)] += pay
         if f in s.fixed_factors:
             sam.at[account("hh", h), account("fac", f)] += pay
+    _liquidity_rents(sam, m, s)
     for f, h in m.labour_pairs:
         sam.at[account("hh", h), account("fac", f)] += v(factor_price(m, f, h) * m.labour_supply[f, h])
     for g, h in m.consumption_pairs:
@@ -44,7 +45,8 @@ def sam_from_model(m: pyo.Block, structure) -> pd.DataFrame:
             sam.at[account("out", leak), hh] = v(getattr(m, _LEAK_VAR[leak])[h])
         # exogenous income, and goods received in kind (valued at the household's prices)
         sam.at[hh, world] = v(m.exogenous_income[h]) + sum(
-            v(m.price_household[g, h] * m.in_kind[g, h]) for g in s.goods if (g, h) in m.in_kind)
+            v(m.price_household[g, h] * m.in_kind[g, h]) for g in s.goods if (g, h) in m.in_kind) + sum(
+            v(m.input_finance[k]) for k in m.budget_uses if k[2] == h)
     for leak in LEAKAGES:
         sam.at[world, account("out", leak)] = sam.loc[account("out", leak)].sum()
     # local procurement is bought with outside money: the outside pays for it
@@ -62,6 +64,31 @@ def sam_from_model(m: pyo.Block, structure) -> pd.DataFrame:
         else:
             sam.at[acc, world] += -gap
     return sam
+
+
+def _liquidity_rents(sam: pd.DataFrame, m: pyo.Block, s) -> None:
+    """The rent of an activity's liquidity-constrained inputs is paid to its household through the
+    activity's fixed factors, in proportion to their returns (the SAM records it as returns to the fixed
+    factors: `lewie.liquidity`), or directly (cell hh, act) when the activity has none. Under
+    gams_compat the rent is income of nobody, as in the published GAMS code."""
+    if getattr(s, "gams_compat", False):
+        return
+    by_act: dict = {}
+    for g, f, h in m.budget_uses:
+        by_act[g, h] = by_act.get((g, h), 0.0) + pyo.value(m.liquidity_rent[g, f, h])
+    for (g, h), rent in by_act.items():
+        if rent == 0.0:
+            continue
+        act = account("act", g, h)
+        fixed = {f: pyo.value(m.rent[gg, f, hh] * m.factor_demand[gg, f, hh])
+                 for gg, f, hh in m.fixed_uses if (gg, hh) == (g, h)}
+        total = sum(fixed.values())
+        if not fixed or total == 0.0:
+            sam.at[account("hh", h), act] += rent
+            continue
+        for f, pay in fixed.items():
+            sam.at[account("fac", f), act] += rent * pay / total
+            sam.at[account("hh", h), account("fac", f)] += rent * pay / total
 
 
 def net_flows(sam: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,12 @@ class Structure:
     tradable_factors: tuple[str, ...]
     labour_elasticity: dict[str, float]  # household -> elasticity of its labour supply
     budget_constrained: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (factor, household)
+    # (factor, household) -> elasticity, when the scenario gives a table per labour factor (lewie.labour)
+    factor_elasticity: dict[tuple[str, str], float] = field(default_factory=dict)
+    # (activity, household) -> base shadow price of its budget-constrained inputs (lewie.liquidity)
+    budget_shadow_price: dict[tuple[str, str], float] = field(default_factory=dict)
+    budget_shadow_price_se: dict[tuple[str, str], float] = field(default_factory=dict)  # drawn by Monte Carlo
+    gams_compat: bool = False  # the published GAMS form where it differs (liquidity rent income of nobody)
 
     def members(self, village: str) -> tuple[str, ...]:
         return tuple(h for h in self.households if self.village_of[h] == village)
@@ -111,19 +117,9 @@ def build_structure(sam: pd.DataFrame, scenario, *, sam_file: Path | None = None
     tradable = tuple(f for f in factors if f in market_level)
     fixed = tuple(f for f in factors if f not in market_level)
 
-    el = scenario.labour_supply.elasticity
-    if isinstance(el, dict):
-        for h in el:
-            if h not in households:
-                raise InputError(unknown_label("household", h, households), file=src,
-                                 field="labour_supply.elasticity", label=h)
-        absent = [h for h in households if h not in el]
-        if absent:
-            raise InputError(f"labour supply elasticity missing for household group(s) {absent}",
-                             file=src, field="labour_supply.elasticity", label=absent[0])
-        elasticity = {h: float(el[h]) for h in households}
-    else:
-        elasticity = {h: float(el) for h in households}
+    from .labour import resolve_elasticities
+    elasticity, factor_elasticity = resolve_elasticities(scenario.labour_supply.elasticity, households, tradable,
+                                                         file=src)
 
     constrained: set[tuple[str, str]] = set()
     if scenario.input_budget is not None:
@@ -138,12 +134,23 @@ def build_structure(sam: pd.DataFrame, scenario, *, sam_file: Path | None = None
                 raise InputError(unknown_label("household", h, households), file=src,
                                  field=f"input_budget.households[{i}]", label=h)
         constrained = {(f, h) for f in ib.factors for h in hh}
+    shadow: dict[tuple[str, str], float] = {}
+    shadow_se: dict[tuple[str, str], float] = {}
+    if constrained:
+        from .liquidity import resolve_shadow_prices
+        shadow = resolve_shadow_prices(scenario.input_budget.shadow_price, sets["activities"], constrained, file=src)
+        shadow_se = resolve_shadow_prices(scenario.input_budget.shadow_price_se, sets["activities"], constrained,
+                                          file=src, default=0.0)
+        if getattr(scenario, "gams_compat", False) and any(v != 1.0 for v in shadow.values()):
+            raise InputError("under gams_compat the input budget is the published GAMS form (its rent is income of "
+                             "nobody), which needs shadow_price = 1", file=src, field="input_budget.shadow_price")
 
     structure = Structure(
         households=households, villages=tuple(scenario.villages), goods=goods, factors=factors,
         village_of=village_of, activities=sets["activities"], market_level=market_level,
         fixed_factors=fixed, tradable_factors=tradable, labour_elasticity=elasticity,
-        budget_constrained=frozenset(constrained))
+        budget_constrained=frozenset(constrained), factor_elasticity=factor_elasticity,
+        budget_shadow_price=shadow, budget_shadow_price_se=shadow_se, gams_compat=bool(getattr(scenario, "gams_compat", False)))
     for i, itv in enumerate(scenario.interventions):
         for j, h in enumerate(getattr(itv, "households", []) or []):
             structure.check_label("household", h, file=src, field=f"interventions[{i}].households[{j}]")

@@ -111,13 +111,15 @@ def test_cash_transfer_split_by_shares(tmp_path):
 
 
 def test_cash_transfer_relaxing_the_input_budget(tmp_path):
-    """σ·T more input budget: with labour priced outside, value added V ∝ I^(0.2/(1 − 0.5)) and land
-    earns 30% of V, so the owner gains T + 30·((1 + σT/20)^0.4 − 1)."""
+    """σ·T more input budget: with labour priced outside, value added V ∝ I^(0.2/(1 − 0.5)); land earns
+    30% of V and the liquidity rent (20% of V less input spending) is the owner's too, while σT of the
+    transfer pays for the inputs (lewie.liquidity), so the owner gains T + 50·((1 + σT/20)^0.4 − 1) − σT.
+    (Before the books were kept the rent was nobody's: T + 30·(...).)"""
     T, sigma = 10.0, 0.5
     ds = run_world(tmp_path, [{"kind": "cash_transfer", "households": ["owner"], "amount": T,
                                "input_budget_share": sigma}],
                    input_budget={"factors": ["inputs"], "households": ["owner"]})
-    expected = T + 30.0 * ((1 + sigma * T / 20.0) ** 0.4 - 1)
+    expected = T + 50.0 * ((1 + sigma * T / 20.0) ** 0.4 - 1) - sigma * T
     assert float(changes(ds, "income").sel(household="owner")) == pytest.approx(expected, rel=1e-9)
     assert float(changes(ds, "factor_demand").sel(good="crops", factor="inputs", household="owner")) \
         == pytest.approx(sigma * T, rel=1e-9)
@@ -207,10 +209,12 @@ def test_factor_endowment_that_removes_all_of_a_factor_is_an_error(tmp_path):
 
 
 def test_input_budget_raises_output_in_closed_form(tmp_path):
-    """+ΔB of input budget: V ∝ I^0.4 (see the cash transfer test) and land earns 30% of V."""
+    """+ΔB of input budget (credit, repaid within the year): V ∝ I^0.4 (see the cash transfer test);
+    land earns 30% of V and the liquidity rent 20% of V less the extra inputs, so income changes by
+    50·(1.25^0.4 − 1) − 5 < 0: with shadow price 1 the budget does not bind, extra inputs do not pay."""
     ds = run_world(tmp_path, [{"kind": "input_budget", "households": ["owner"], "activities": ["crops"],
                                "amount": 5.0}], input_budget={"factors": ["inputs"], "households": ["owner"]})
-    assert float(changes(ds, "income").sel(household="owner")) == pytest.approx(30.0 * (1.25 ** 0.4 - 1), rel=1e-9)
+    assert float(changes(ds, "income").sel(household="owner")) == pytest.approx(50.0 * (1.25 ** 0.4 - 1) - 5.0, rel=1e-9)
     assert float(ds["cost"]) == 5.0
 
 

@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
                 ds.to_netcdf(target, engine="scipy")
                 print(f"wrote {target.relative_to(ROOT)}")
             else:
-                problems = differences(ds, xr.load_dataset(target, engine="scipy"))
+                problems = (differences(ds, xr.load_dataset(target, engine="scipy")) if target.exists()
+                            else ["no golden file (a new scenario: record it with --update)"])
                 bad += bool(problems)
                 print(f"{target.name}: {'OK' if not problems else '; '.join(problems)}")
     return 1 if bad else 0

@@ -60,7 +60,102 @@ CASES = [
         "published real 1.34 is its constrained-supply case"),
     Row("zimbabwe_hsct", "HSCT", "hsct", "1.73 (band 1.42-2.00)", "not found", 1.73,
         "inside the published band; transfer share of consumption and budgets assumed"),
+    Row("colombia_unidos_fest", "FEST monetary incentives (cash)", "cash", "none published", "none published", None,
+        "no published LEWIE for Colombia; nearly every number of this economy is an assumption"),
 ]
+
+
+# The programme-pair cases and the goods their programmes act on: the closure sensitivity clears these
+# in the local economy (zone market) instead of at the scenario's stated level. Why each case's stated
+# closure is chosen: its PROVENANCE.md, "Closure".
+PROGRAMME_GOODS = {
+    "lesotho_cgp_springs": ["crops", "vegetables", "livestock"],
+    "zambia_hgsf_casu": ["maize", "beans"],
+    "peru_juntos_haku_winay": ["crops", "livestock"],
+    "mali_cash_plus": ["crops", "livestock"],
+    "ethiopia_psnp_insct": ["crops", "livestock"],
+    "colombia_unidos_fest": ["crops", "livestock"],
+}
+CONSTRAINED_ELASTICITY = 1.0  # "constrained labour": unit-elastic supply (published default 100)
+
+
+def local_clearing(sc, goods: list[str]):
+    """The scenario with ``goods`` clearing in the local economy (zone level) instead of its stated level."""
+    data = sc.model_dump(mode="python")
+    m = data["markets"]
+    for level in ("village", "world"):
+        m[level] = [g for g in m[level] if g not in goods]
+    m["zone"] = list(dict.fromkeys(list(m["zone"]) + goods))
+    return type(sc).model_validate({**data, "source": sc.source})
+
+
+def sensitivity(case: str) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """variant -> closure -> (nominal and real multipliers, synergy per unit of cost or NaN) under the stated
+    closure, local clearing of the programme goods, and constrained labour."""
+    import math
+
+    import lewie
+    from lewie.labour import constrained_labour
+
+    a = lewie.analysis
+    sc = lewie.load_scenario(SCENARIOS / f"{case}.toml")
+    sc = sc.model_copy(update={"montecarlo": sc.montecarlo.model_copy(update={"draws": 0})})
+    runs = {"stated": sc, "local clearing": local_clearing(sc, PROGRAMME_GOODS[case]),
+            "constrained labour": constrained_labour(sc, CONSTRAINED_ELASTICITY)}
+    out: dict[str, dict] = {}
+    for name, s in runs.items():
+        ds = lewie.run(s).sel(draw=0)
+        nominal, real = a.income_multiplier(ds), a.income_multiplier(ds, real=True)
+        syn = a.synergy_multiplier(ds)
+        for v in map(str, ds["variant"].values):
+            sv = float(syn.sel(variant=v)) if v in syn["variant"].values else math.nan
+            out.setdefault(v, {})[name] = (float(nominal.sel(variant=v)), float(real.sel(variant=v)), sv)
+    return out
+
+
+def sensitivity_table() -> str:
+    """The programme pairs' nominal multipliers (and synergy per unit of cost) under three closures."""
+    lines = ["| case | variant | stated closure | local clearing of programme goods | constrained labour (ε = 1) |",
+             "|---|---|---|---|---|"]
+    for case in PROGRAMME_GOODS:
+        for v, by in sensitivity(case).items():
+            cells = []
+            for name in ("stated", "local clearing", "constrained labour"):
+                m, r, s = by[name]
+                cells.append(f"{m:.2f} / {r:.2f}" + ("" if s != s else f" (synergy {s:+.3f})"))
+            lines.append(f"| {case} | {v} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SYNERGY_DRAWS = 50
+
+
+def synergy_table() -> str:
+    """Every combined variant of the scenarios: synergy (combined − Σ parts) with its Monte Carlo band
+    and the three channels it runs through most (`lewie.analysis.synergy_by_channel`)."""
+    import lewie
+
+    a = lewie.analysis
+    lines = ["| case | combined variant | synergy (point) | 5–95% band | per unit of cost | largest channels (point) |",
+             "|---|---|---|---|---|---|"]
+    cases = ["example_liquidity"] + list(PROGRAMME_GOODS)
+    for case in cases:
+        ds = lewie.run(SCENARIOS / f"{case}.toml", draws=SYNERGY_DRAWS)
+        syn = a.synergy(ds, by="total")
+        if not syn.sizes.get("variant"):
+            continue
+        band = a.bands(syn)
+        ch = a.synergy_by_channel(ds).sel(draw=0)
+        for v in map(str, syn["variant"].values):
+            b = band.sel(variant=v)
+            c = ch.sel(variant=v).to_series()
+            top = c.reindex(c.abs().sort_values(ascending=False).index)[:3]
+            chans = "; ".join(f"{k} {x:+,.0f}" for k, x in top.items() if x != 0)
+            per = float(b.sel(statistic="point")) / float(a.cost(ds).sel(variant=v))
+            lines.append(f"| {case} | {v} | {float(b.sel(statistic='point')):+,.0f} | "
+                         f"{float(b.sel(statistic='p05')):+,.0f} to {float(b.sel(statistic='p95')):+,.0f} | "
+                         f"{per:+.3f} | {chans} |")
+    return "\n".join(lines)
 
 
 def variant_multipliers(case: str, variants: list[str] | None = None) -> dict[str, dict]:
@@ -149,6 +244,34 @@ figure exists for the productive programmes (SPRINGS, HGSF, CASU, Haku Wiñay, C
 works), so these have nothing to compare with; their costs are assumptions (see each PROVENANCE.md).
 
 {variants}
+
+## Closure and labour sensitivity of the programme pairs
+
+Nominal / real income multipliers of every variant of the five programme-pair cases under the scenario's
+stated closure, with the goods the programmes act on cleared in the local economy (zone market:
+{goods}), and with constrained labour (supply elasticity {elasticity:g} for every factor and group instead of the
+published 100; `lewie.labour.constrained_labour`). For combined variants the synergy per unit of
+cost follows in brackets (nominal; combined minus the sum of the parts; `lewie.analysis.synergy_multiplier`).
+With constrained labour the nominal multiplier can rise (wages and local prices rise) while the real
+one falls: read the two together.
+A negative multiplier or synergy is a LEWIE result, shown, not avoided: a productivity package
+lowers the local price of what it makes more of when that good clears locally. Why each stated
+closure is chosen: each case's PROVENANCE.md, section "Closure".
+
+{sensitivity}
+
+## Synergy of the combined programmes
+
+For every combined variant: synergy in nominal income (combined minus the sum of its parts, SAM
+currency) at the point estimates, its band over {draws} Monte Carlo draws (5th–95th percentile, draw
+by draw), per unit of the combined cost, and the channels it runs through most
+(`lewie.analysis.synergy_by_channel`; docs/economics.md). `example_liquidity` is the worked example
+of a binding liquidity constraint. Read each sign with its band: a band that includes zero means the
+programmes' effects add up within the uncertainty; a negative synergy (e.g. a package lowering a
+local price that the transfer's demand would have raised, or a transfer's input share relaxing a
+constraint that a package made less valuable) is a LEWIE result, shown as it is.
+
+{synergy}
 """
 
 
@@ -158,4 +281,6 @@ if __name__ == "__main__":
         CASES[:] = [r for r in CASES if r.case in cases]
         print(table())
     else:
-        print(PAGE.format(table=table(), variants=variants_table()), end="")
+        goods = "; ".join(f"{c}: {', '.join(g)}" for c, g in PROGRAMME_GOODS.items())
+        print(PAGE.format(table=table(), variants=variants_table(), sensitivity=sensitivity_table(), goods=goods,
+                          elasticity=CONSTRAINED_ELASTICITY, synergy=synergy_table(), draws=SYNERGY_DRAWS), end="")
