@@ -188,9 +188,7 @@ def with_gams_dashboard(sc, shocks: pd.DataFrame, sims: list[str], *, file=None)
     variants named after the GAMS sims: fixed-factor shocks become ``factor_endowment`` (labour:
     ``labour_supply``), world-price shocks ``price``, TFP shocks ``productivity`` (cost 0: nothing
     is transferred)."""
-    from pydantic import ValidationError
-
-    from .scenario import DEFAULT_VARIANT, Scenario, _check, _explain
+    from .scenario import DEFAULT_VARIANT, revalidated
     tradable = {x for level in ("village", "zone", "world") for x in getattr(sc.markets, level)}
     data = sc.model_dump(mode="python")
     names = sc.intervention_names()
@@ -226,9 +224,4 @@ def with_gams_dashboard(sc, shocks: pd.DataFrame, sims: list[str], *, file=None)
         names.append(name)
         variants[r.sim].append(name)
     data["variants"] = variants
-    try:
-        out = Scenario.model_validate({**data, "source": sc.source})
-    except ValidationError as exc:
-        raise InputError(f"dashboard: {_explain(exc, None, data)}", file=file) from None
-    _check(out, None)
-    return out
+    return revalidated(data, sc.source, file)

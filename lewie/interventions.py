@@ -303,18 +303,25 @@ def _input_budget(itv, cal, add, scale, ctx, counts) -> float:
     return sum(totals.values())
 
 
-def _labour_supply(itv, cal, add, scale, ctx, counts) -> float:
+def _labour_endowments(itv, cal, ctx, *, fixed_hint: str, missing: str) -> dict:
+    """The labour endowments ``itv`` changes: its ``factor`` must be tradable (``fixed_hint`` says what
+    to do instead) and supplied by each of its ``households`` (``missing`` says why it must be)."""
     f = itv.factor
     endow = cal.params["labour_endowment"]
     if f not in cal.structure.tradable_factors:
-        raise ctx.error(f"factor '{f}' is a fixed, activity-specific factor; add units of it with "
-                        "kind = \"factor_endowment\"", "factor", f)
+        raise ctx.error(f"factor '{f}' is a fixed, activity-specific factor; {fixed_hint}", "factor", f)
     for j, h in enumerate(itv.households):
         if (f, h) not in endow:
             have = [hh for ff, hh in endow if ff == f]
             raise ctx.error(f"household '{h}' has no endowment of '{f}' in the SAM (row hh:{h}, column fac:{f}), "
-                            f"so the model has no supply of it to add to (groups supplying '{f}': {have})",
-                            f"households[{j}]", h)
+                            f"so {missing} (groups supplying '{f}': {have})", f"households[{j}]", h)
+    return endow
+
+
+def _labour_supply(itv, cal, add, scale, ctx, counts) -> float:
+    f = itv.factor
+    endow = _labour_endowments(itv, cal, ctx, fixed_hint='add units of it with kind = "factor_endowment"',
+                               missing="the model has no supply of it to add to")
     totals = _totals(itv, ctx, counts, {h: endow[f, h] for h in itv.households})
     for h, units in totals.items():
         add["labour_endowment"][f, h] += units
@@ -377,15 +384,9 @@ def _public_works(itv, cal, add, scale, ctx, counts) -> float:
     """Wages as exogenous income; the time worked (labour_time × wages, at base wages) leaves the
     workers' supply of the labour factor [hfsupzero]."""
     f = itv.factor
-    endow = cal.params["labour_endowment"]
-    if f not in cal.structure.tradable_factors:
-        raise ctx.error(f"factor '{f}' is a fixed, activity-specific factor; public works take time from a labour "
-                        "factor listed under [markets]", "factor", f)
-    for j, h in enumerate(itv.households):
-        if (f, h) not in endow:
-            have = [hh for ff, hh in endow if ff == f]
-            raise ctx.error(f"household '{h}' supplies no '{f}' in the SAM, so public works cannot take its time "
-                            f"(groups supplying '{f}': {have})", f"households[{j}]", h)
+    endow = _labour_endowments(itv, cal, ctx, fixed_hint="public works take time from a labour factor listed "
+                                                         "under [markets]",
+                               missing="public works cannot take its time")
     totals = _totals(itv, ctx, counts)
     for h, wages in totals.items():
         time = itv.labour_time * wages

@@ -991,8 +991,14 @@ def with_dashboard(sc: Scenario, rows, *, file=None) -> Scenario:
                              field="dashboard", label=str(r.sim))
         variants.setdefault(str(r.sim), []).append(name)
     data["variants"] = variants
+    return revalidated(data, sc.source, file)
+
+
+def revalidated(data: dict, source, file) -> "Scenario":
+    """A scenario rebuilt from ``data`` (a scenario's dump with a dashboard's shocks added), validated
+    and checked again; an error names the dashboard ``file``."""
     try:
-        out = Scenario.model_validate({**data, "source": sc.source})
+        out = Scenario.model_validate({**data, "source": source})
     except ValidationError as exc:
         raise InputError(f"dashboard: {_explain(exc, None, data)}", file=file) from None
     _check(out, None)
