@@ -43,7 +43,7 @@ def _ids(paths):
 
 
 def test_every_case_has_a_scenario_and_provenance():
-    assert len(CASES) == 11
+    assert len(CASES) == 12
     assert sorted(p.stem for p in SCENARIOS) == CASES
     for case in CASES:
         text = (REPO / "sam" / "data" / case / "PROVENANCE.md").read_text(encoding="utf-8")
