@@ -317,6 +317,21 @@ class MonteCarlo:
                 out_x[i], out_p[i] = x0[j], p0[j]
         return out_x, out_p
 
+    def _shadow_price_entries(self, draws) -> tuple[list[tuple], np.ndarray]:
+        """The base shadow prices each draw was recalibrated with, where they are drawn (a standard
+        error > 0): entries ``shadow_price|good||factor|household`` of ``parameter_value``, drawn
+        exactly as `_recalibrate` draws them (`lewie.liquidity.draw_shadow_prices`, seeded by draw)."""
+        cal = self.points[0].calibration
+        if not any(v > 0 for v in cal.shadow_price_se.values()):
+            return [], np.empty((len(draws), 0))
+        from .liquidity import draw_shadow_prices
+        keys = list(cal.params["input_budget"])
+        se = np.array([cal.shadow_price_se[k] for k in keys])
+        lam = draw_shadow_prices(np.array([cal.shadow_price[k] for k in keys]), se, list(draws),
+                                 self.scenario.montecarlo.seed)
+        cols = np.flatnonzero(se > 0)
+        return [("shadow_price", keys[j][0], "", keys[j][1], keys[j][2]) for j in cols], lam[:, cols]
+
     def _share_problem(self, v: np.ndarray) -> str:
         """Why a draw's shares cannot be calibrated ('' when they can): the checks of
         `lewie.draws.recalibrate`, made per draw so one bad draw does not stop the others."""
@@ -416,7 +431,9 @@ class MonteCarlo:
         ds["status_code"] = (dims, lay(np.vectorize(int, otypes=[np.int64])(status) if status.size
                                        else np.zeros(status.shape, dtype=np.int64), 1))
         ds["status_code"].attrs = flag_attrs()
-        ds = add_parameter_values(ds, self.sampler.keys, values)
+        keys, drawn = self._shadow_price_entries(draws)
+        ds = add_parameter_values(ds, list(self.sampler.keys) + keys,
+                                  np.hstack([np.asarray(values, dtype=float).reshape(len(draws), -1), drawn]))
         ds["draw_note"] = ("draw", [dr.notes.get(d, "") for d in draws])
         ds["draw_note"].attrs = registry.attrs("draw_note")
         hc = self.sim.household_count

@@ -236,6 +236,35 @@ def test_monte_carlo_draws_an_estimated_shadow_price(tmp_path):
         farm(tmp_path, input_budget={"factors": ["inputs"], "shadow_price": 1.4, "shadow_price_se": -0.1})
 
 
+def test_drawn_shadow_prices_are_recorded_as_drawn_parameters(tmp_path):
+    """parameter_value(draw, entry) records the shadow price each draw was recalibrated with, as the entry
+    shadow_price|crop||inputs|hh: draw 0 the point estimate, every draw the λ its base rent implies
+    (1 + rent/spending), the same whatever the chunks; the variance decomposition sees it (it is the only
+    drawn parameter here, so it explains the whole band); without a standard error nothing is recorded."""
+    itv = {"kind": "input_budget", "households": ["hh"], "activities": ["crop"], "amount": 5.0}
+    sc = farm(tmp_path, interventions=[itv], input_budget={"factors": ["inputs"], "shadow_price": 1.4,
+                                                           "shadow_price_se": 0.2})
+    ds = lewie.run(sc, draws=12, seed=5)
+    entry = "shadow_price|crop||inputs|hh"
+    assert entry in ds["entry"].values
+    e = ds.sel(entry=entry)
+    assert (str(e["entry_parameter"].values), str(e["entry_factor"].values), str(e["entry_household"].values)) == \
+        ("shadow_price", "inputs", "hh")
+    recorded = ds["parameter_value"].sel(entry=entry)
+    base = ds.sel(state="base", variant="all")
+    lam = 1 + base["liquidity_rent"].sel(good="crop", factor="inputs", household="hh") / \
+        base["factor_demand"].sel(good="crop", factor="inputs", household="hh")
+    np.testing.assert_allclose(recorded.values, lam.values, rtol=1e-9)
+    assert float(recorded.sel(draw=0)) == 1.4 and float(recorded.std()) > 0.05
+    again = lewie.run(sc, draws=12, seed=5, chunk=5)
+    np.testing.assert_array_equal(again["parameter_value"].sel(entry=entry).values, recorded.values)
+    dec = A.variance_decomposition(ds, A.income_multiplier(ds))
+    assert float(dec["share"].sel(entry=entry, variant="all")) == pytest.approx(1.0)
+    plain = lewie.run(farm(tmp_path / "b", interventions=[itv], input_budget={"factors": ["inputs"],
+                                                                            "shadow_price": 1.4}), draws=4)
+    assert "parameter_value" not in plain or not any(str(x).startswith("shadow_price|") for x in plain["entry"].values)
+
+
 def test_shadow_price_after_credit_in_closed_form(tmp_path):
     """λ' = c·QVA'/(B + ΔB): more inputs lower their marginal value; the base is λ0."""
     dB = 5.0

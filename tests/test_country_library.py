@@ -43,7 +43,7 @@ def _ids(paths):
 
 
 def test_every_case_has_a_scenario_and_provenance():
-    assert len(CASES) == 11
+    assert len(CASES) == 12
     assert sorted(p.stem for p in SCENARIOS) == CASES
     for case in CASES:
         text = (REPO / "sam" / "data" / case / "PROVENANCE.md").read_text(encoding="utf-8")
@@ -138,3 +138,34 @@ def test_scenario_reproduces_its_base_and_solves_every_variant(path):
         assert sorted(map(str, ds["variant"].values)) == sorted(variants)
     income = lewie.analysis.income_change(ds)
     assert np.isfinite(np.asarray(income)).all()
+
+
+# ---------------------------------------------------------------- published programme facts reach the model
+
+def _point_costs(case: str) -> dict[str, float]:
+    sc = lewie.load_scenario(REPO / "scenarios" / f"{case}.toml")
+    sc = sc.model_copy(update={"montecarlo": sc.montecarlo.model_copy(update={"draws": 0})})
+    cost = lewie.analysis.cost(lewie.run(sc))
+    return {str(v): float(cost.sel(variant=v)) for v in cost["variant"].values}
+
+
+def test_mexico_uses_the_published_prospera_and_proinpro_figures():
+    """PROSPERA: MXN 1,800 a bimester, 19.5% of a beneficiary family's income (PROVENANCE.md sources 4-5);
+    PROINPRO: US$ 19.5 million for 12,800 families at MXN 75 billion / US$ 4.53 billion, half of it
+    productive investment, to 12,800 / 26 families per municipality."""
+    sam = read_sam(REPO / "sam" / "data" / "mexico_prospera_proinpro" / "sam.csv")
+    counts = {"proinpro": round(12_800 / 26), "prospera": 2_500}
+    for h, n in counts.items():
+        assert sam[f"hh:{h}"].sum() / n == pytest.approx(6 * 1_800 / 0.195, rel=1e-9)
+    investment = 19.5e6 / 12_800 * 75e9 / 4.53e9 / 2
+    cost = _point_costs("mexico_prospera_proinpro")
+    assert cost["prospera"] == pytest.approx(6 * 1_800 * sum(counts.values()), rel=1e-12)
+    assert cost["proinpro"] == pytest.approx(counts["proinpro"] * investment, abs=counts["proinpro"] * 1.0)
+    assert cost["prospera+proinpro"] == pytest.approx(cost["prospera"] + cost["proinpro"], rel=1e-12)
+
+
+def test_colombia_restitution_projects_cost_the_published_amount_per_family():
+    """Proyectos Productivos: COP 120,500 million for 4,462 projects (PROVENANCE.md source 4), 40 families."""
+    cost = _point_costs("colombia_unidos_fest")
+    assert cost["restitution"] == pytest.approx(40 * 120_500e6 / 4_462, abs=2.0)
+    assert cost["cash+restitution"] == pytest.approx(cost["cash"] + cost["restitution"], rel=1e-12)

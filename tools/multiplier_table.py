@@ -62,6 +62,8 @@ CASES = [
         "inside the published band; transfer share of consumption and budgets assumed"),
     Row("colombia_unidos_fest", "FEST monetary incentives (cash)", "cash", "none published", "none published", None,
         "no published LEWIE for Colombia; nearly every number of this economy is an assumption"),
+    Row("mexico_prospera_proinpro", "PROSPERA (cash)", "prospera", "none published", "none published", None,
+        "no published LEWIE for PROSPERA with PROINPRO; the transfer size is published, the economy assumed"),
 ]
 
 
@@ -75,6 +77,7 @@ PROGRAMME_GOODS = {
     "mali_cash_plus": ["crops", "livestock"],
     "ethiopia_psnp_insct": ["crops", "livestock"],
     "colombia_unidos_fest": ["crops", "livestock"],
+    "mexico_prospera_proinpro": ["crops", "livestock"],
 }
 CONSTRAINED_ELASTICITY = 1.0  # "constrained labour": unit-elastic supply (published default 100)
 
@@ -240,14 +243,14 @@ Notes.
 ## Every programme variant
 
 Income multipliers of each variant of each scenario (same runs, point estimates). No published LEWIE
-figure exists for the productive programmes (SPRINGS, HGSF, CASU, Haku Wiñay, Cash+ goats, PSNP public
-works), so these have nothing to compare with; their costs are assumptions (see each PROVENANCE.md).
+figure exists for the productive programmes (SPRINGS, HGSF, CASU, Haku Wiñay, Cash+ goats, PSNP public works, FEST, PROINPRO
+projects), so these have nothing to compare with; their costs are assumptions (see each PROVENANCE.md).
 
 {variants}
 
 ## Closure and labour sensitivity of the programme pairs
 
-Nominal / real income multipliers of every variant of the five programme-pair cases under the scenario's
+Nominal / real income multipliers of every variant of the programme-pair cases under the scenario's
 stated closure, with the goods the programmes act on cleared in the local economy (zone market:
 {goods}), and with constrained labour (supply elasticity {elasticity:g} for every factor and group instead of the
 published 100; `lewie.labour.constrained_labour`). For combined variants the synergy per unit of
