@@ -131,6 +131,7 @@ class ScenarioPlan:
     variants: list[str]
     chunks: list[Chunk]
     failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
+    uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
 
     def output(self, out: Path) -> Path:
         return Path(out) / f"{self.stem}.nc"
@@ -458,7 +459,8 @@ def merge_scenario(sp: ScenarioPlan, plan: BatchPlan) -> Path:
     path = sp.output(plan.out)
     _write_dataset(ds, path)
     from .uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
-    if plan.draws > 0 and not parameter_uncertainty(ds):  # as `lewie run` warns (lewie.montecarlo.run_draws)
+    sp.uncertain = parameter_uncertainty(ds)
+    if plan.draws > 0 and not sp.uncertain:  # as `lewie run` warns (lewie.montecarlo.run_draws)
         log.warning("%s: %s (%s)", sp.file, NO_UNCERTAINTY, WHY)
     if "status" in ds:
         status = ds["status"].astype(str)

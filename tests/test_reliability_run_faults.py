@@ -219,9 +219,21 @@ def test_a_long_run_reports_progress_in_a_log(tmp_path, monkeypatch):
 def test_a_batch_without_parameter_uncertainty_warns(tmp_path, caplog, case, uncertain):
     scenario = case if uncertain else EXAMPLE_SCENARIO
     with caplog.at_level(logging.WARNING, logger="lewie"):
-        run_batch([scenario], tmp_path / "out", draws=3, n_workers=1, processes=False, progress=False)
+        outcome = run_batch([scenario], tmp_path / "out", draws=3, n_workers=1, processes=False, progress=False)
     warned = [r.getMessage() for r in caplog.records if NO_UNCERTAINTY in r.getMessage()]
+    assert outcome.plan.scenarios[0].uncertain is uncertain
     if uncertain:
         assert warned == []
     else:
         assert len(warned) == 1 and str(scenario) in warned[0] and "standard errors" in warned[0]
+
+
+def test_the_batch_command_says_which_results_have_no_bands(tmp_path, capsys, caplog, case):
+    with caplog.at_level(logging.WARNING, logger="lewie"):
+        rc, out, err = lewie(capsys, "batch", EXAMPLE_SCENARIO, case, "--draws", "2", "--workers", "1",
+                             "--out", tmp_path / "out", "--no-progress")
+    assert rc == 0, err
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines[str(tmp_path / "out" / "example_village.nc")].endswith(f"({NO_UNCERTAINTY})")
+    assert NO_UNCERTAINTY not in lines[str(tmp_path / "out" / "case.nc")]
+    assert NO_UNCERTAINTY in caplog.text
