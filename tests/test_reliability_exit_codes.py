@@ -72,7 +72,7 @@ def test_run_with_failed_solves_is_one_with_the_count(tmp_path, capsys, monkeypa
 
 
 def _outcome(failed):
-    sp = SimpleNamespace(failed=failed, variants=["all"], file=Path("x.toml"))
+    sp = SimpleNamespace(failed=failed, uncertain=True, variants=["all"], file=Path("x.toml"))
     plan = SimpleNamespace(scenarios=[sp], draws=9)
     return SimpleNamespace(plan=plan, outputs=[Path("out/x.nc")], computed=["a"], reused=[], seconds=1.0,
                            draws_per_second=10.0, workers=1)
