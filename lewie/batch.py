@@ -131,6 +131,7 @@ class ScenarioPlan:
     variants: list[str]
     chunks: list[Chunk]
     failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
+    uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
 
     def output(self, out: Path) -> Path:
         return Path(out) / f"{self.stem}.nc"
@@ -457,6 +458,10 @@ def merge_scenario(sp: ScenarioPlan, plan: BatchPlan) -> Path:
     ds.attrs["batch_draws"] = int(plan.draws)
     path = sp.output(plan.out)
     _write_dataset(ds, path)
+    from .uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
+    sp.uncertain = parameter_uncertainty(ds)
+    if plan.draws > 0 and not sp.uncertain:  # as `lewie run` warns (lewie.montecarlo.run_draws)
+        log.warning("%s: %s (%s)", sp.file, NO_UNCERTAINTY, WHY)
     if "status" in ds:
         status = ds["status"].astype(str)
         sp.failed = (int((status != "converged").sum()), int(status.size))
@@ -566,10 +571,14 @@ def _check_workers(client) -> None:
 # progress
 # ------------------------------------------------------------------------------------------------
 class Progress:
-    """A one-line progress report on a stream: chunks done / total, draws per second, time left."""
+    """A one-line progress report on a stream: chunks done / total, draws per second, time left.
+
+    On a terminal the line is redrawn in place; elsewhere (a log file) a line at most every
+    ``min_interval`` seconds, and none at all before ``quiet_for`` seconds have passed (so a short
+    run writes nothing)."""
 
     def __init__(self, total_chunks: int, total_draws: int, *, done_chunks: int = 0, stream=None,
-                 enabled: bool = True, min_interval: float = 2.0):
+                 enabled: bool = True, min_interval: float = 2.0, label: str = "batch", quiet_for: float = 0.0):
         self.total, self.total_draws = total_chunks, total_draws
         self.done, self.draws_done = done_chunks, 0
         self.remaining_draws = total_draws
@@ -578,6 +587,7 @@ class Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.t0 = time.perf_counter()
         self.min_interval = min_interval
+        self.label, self.quiet_for = label, quiet_for
         self._last = -math.inf
 
     def line(self) -> str:
@@ -588,7 +598,7 @@ class Progress:
         fill = int(width * self.done / self.total) if self.total else width
         bar = "#" * fill + "-" * (width - fill)
         eta_s = _hms(eta) if math.isfinite(eta) else "--:--:--"
-        return (f"batch [{bar}] {self.done}/{self.total} chunks  {rate:,.1f} draws/s  "
+        return (f"{self.label} [{bar}] {self.done}/{self.total} chunks  {rate:,.1f} draws/s  "
                 f"elapsed {_hms(elapsed)}  left {eta_s}")
 
     def update(self, draws: int, *, force: bool = False) -> None:
@@ -602,6 +612,8 @@ class Progress:
             return
         now = time.perf_counter()
         if not (self.tty or force or now - self._last >= self.min_interval):
+            return
+        if not self.tty and now - self.t0 < self.quiet_for:
             return
         self._last = now
         end = "\r" if self.tty and self.done < self.total else "\n"

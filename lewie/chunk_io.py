@@ -8,7 +8,11 @@
 - **Folder lock**: `lock_folder` holds an exclusive ``flock`` on ``<out>/.lewie.lock`` for as long as
   a run uses the folder; a second run on the same folder is refused at once, with the process
   holding it. The operating system releases the lock when that process ends, however it ends
-  (Ctrl-C, SIGKILL, a crash), so a killed run never leaves a stale lock behind.
+  (Ctrl-C, SIGKILL, a crash), so a killed run never leaves a stale lock behind. `lewie batch` holds
+  it exclusively; `lewie run` (`lock_output`) holds it shared, so several runs writing different
+  results files into one folder proceed side by side while a batch there is refused (and waits for
+  none of them), plus an exclusive lock of its own results file (``.<stem>.lewie.lock``), so a second
+  run writing the same file is refused.
 """
 from __future__ import annotations
 
@@ -87,8 +91,9 @@ def remove_chunk(path: str | Path) -> None:
 
 
 @contextmanager
-def lock_folder(out: str | Path, *, what: str = "run") -> Iterator[Path]:
-    """Hold an exclusive lock on the output folder ``out`` for the block (see the module docstring).
+def lock_folder(out: str | Path, *, what: str = "run", shared: bool = False, name: str = LOCK_NAME) -> Iterator[Path]:
+    """Hold an exclusive (``shared``: a shared) lock on the output folder ``out`` for the block (see
+    the module docstring); ``name``: the lock file in it.
 
     Raises `FolderInUse` naming the process that holds it."""
     out = Path(out)
@@ -97,8 +102,8 @@ def lock_folder(out: str | Path, *, what: str = "run") -> Iterator[Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise os_error(exc, out, "make the output folder") from None
-    path = out / LOCK_NAME
-    fd = _acquire(path, out)
+    path = out / name
+    fd = _acquire(path, out, shared=shared)
     try:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
                 "since": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())}
@@ -106,10 +111,11 @@ def lock_folder(out: str | Path, *, what: str = "run") -> Iterator[Path]:
         os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)
         yield out
     finally:
-        try:
-            path.unlink(missing_ok=True)  # while still holding the lock (see `_acquire`)
-        except OSError:
-            pass
+        if not shared or _last_holder(fd):  # a shared holder leaves the file to those sharing it
+            try:
+                path.unlink(missing_ok=True)  # while still holding the lock (see `_acquire`)
+            except OSError:
+                pass
         os.close(fd)  # releases the lock
         if created:
             try:
@@ -118,7 +124,7 @@ def lock_folder(out: str | Path, *, what: str = "run") -> Iterator[Path]:
                 pass
 
 
-def _acquire(path: Path, out: Path) -> int:
+def _acquire(path: Path, out: Path, *, shared: bool = False) -> int:
     """Open and lock the lock file; retried when the file was removed (by its last holder) between
     opening and locking it, so two runs can never both hold a lock on the same path."""
     import fcntl
@@ -128,7 +134,7 @@ def _acquire(path: Path, out: Path) -> int:
         except OSError as exc:
             raise os_error(exc, path, "lock the output folder") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError as exc:
             holder = _holder(fd)
             os.close(fd)
@@ -147,6 +153,16 @@ def _acquire(path: Path, out: Path) -> int:
                       file=out)
 
 
+def _last_holder(fd: int) -> bool:
+    """Whether a shared lock can become exclusive (no one else holds it): then its file may go."""
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
 def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
@@ -156,5 +172,16 @@ def _holder(fd: int) -> str:
         return "run"
 
 
-__all__ = ["lock_folder", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum", "remove_chunk",
+@contextmanager
+def lock_output(results: str | Path) -> Iterator[Path]:
+    """The locks of a `lewie run` writing the results file ``results`` (and its chunks beside it): the
+    folder's lock, shared (a batch there is refused), and the file's own lock, exclusive (a second run
+    writing the same file is refused). Yields the folder."""
+    results = Path(results)
+    with lock_folder(results.parent, what="run", shared=True) as folder:
+        with lock_folder(folder, what="run", name=f".{results.stem}.lewie.lock"):
+            yield folder
+
+
+__all__ = ["lock_folder", "lock_output", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum", "remove_chunk",
            "checksum_path", "sha256_bytes", "LOCK_NAME", "FileError"]

@@ -37,8 +37,11 @@ def cli(debug: bool) -> None:
               help="Reuse the chunks of draws an interrupted run of the same command saved (next to --out).")
 @click.option("--keep-chunks", is_flag=True, help="Keep the chunk files once merged.")
 @click.option("--yes", is_flag=True, help="Run even when the estimated time is very long (see 'Long runs' in the README).")
+@click.option("--no-progress", is_flag=True,
+              help="No progress line on stderr (shown on a terminal, or in a log once a run lasts 10 s).")
 def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, seed: int | None,
-            draws_file: Path | None, chunk: int | None, resume: bool, keep_chunks: bool, yes: bool) -> None:
+            draws_file: Path | None, chunk: int | None, resume: bool, keep_chunks: bool, yes: bool,
+            no_progress: bool = False) -> None:
     """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary.
 
     Each chunk of draws is saved as soon as it is solved (the chunk files of `lewie batch`, under
@@ -49,21 +52,20 @@ def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, se
     from .engine import RunInterrupted, run_to_folder
     from .files import check_readable, check_writable
     from .report_text import summary
-    from .results import save_results
     check_readable(scenario, what="scenario file")
     out = out or Path("results") / f"{scenario.stem}.nc"
     check_writable(out, what="results file")  # before any solving: a run must not be lost at the end
     if solver == "newton":
         from .estimate import announce
         announce(scenario, draws=draws, seed=seed, draws_file=draws_file, yes=yes)
-    try:
+    try:  # the results are written inside the folder's lock
         ds = run_to_folder(scenario, out.parent, stem=out.stem, resume=resume, keep_chunks=keep_chunks,
-                           solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk)
+                           solver=solver, draws=draws, seed=seed, draws_file=draws_file, chunk=chunk, save_to=out,
+                           progress=not no_progress)
     except RunInterrupted as exc:
         args = [a for a in sys.argv[1:] if a != "--resume"] + ["--resume"]
         click.echo(f"\n{exc}\n  lewie {shlex.join(args)}", err=True)
         raise click.exceptions.Exit(130) from None
-    save_results(ds, out)
     click.echo(summary(ds))
     click.echo(f"\nresults written to {out}")
     failed, total = failed_solves(ds)

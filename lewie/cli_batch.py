@@ -67,6 +67,9 @@ def batch_cmd(scenarios, draws, seed, out, chunk_size, scheduler, n_workers, res
     for sp, path in zip(plan.scenarios, outcome.outputs):
         failed = f"  ({sp.failed[0]} of {sp.failed[1]} solves failed: see status and reason)" \
             if sp.failed and sp.failed[0] else ""
+        if plan.draws > 0 and sp.uncertain is False:
+            from .uncertainty import NO_UNCERTAINTY
+            failed += f"  ({NO_UNCERTAINTY})"
         click.echo(f"  {path}{failed}")
         if sp.failed:
             n_failed, n_total = n_failed + sp.failed[0], n_total + sp.failed[1]

@@ -11,8 +11,10 @@ path, `lewie.montecarlo.MonteCarlo`:
              → one Dataset per chunk of draws (`lewie.results`), merged by `lewie.chunks.merge_draws`.
 
 `run` does it in memory; `run_to_folder` (what `lewie run` uses) keeps every chunk in a file of the
-format `lewie batch` writes as soon as it is solved, so an interrupted run keeps its finished
-chunks and ``resume=True`` computes only the missing ones.
+format `lewie batch` writes as soon as it is solved (`lewie.batch.write_chunk`: atomic, with its
+SHA-256 beside it, `lewie.chunk_io`), so an interrupted run keeps its finished chunks and
+``resume=True`` computes only the missing ones; a saved chunk whose bytes no longer match its
+checksum is computed again. The folder is locked while the run uses it (`lewie.chunk_io.lock_output`).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from .batch import CHUNK_DIR, Chunk, chunk_is_done, merge_chunks, scenario_key, write_chunk
+from .batch import CHUNK_DIR, Chunk, Progress, chunk_is_done, merge_chunks, scenario_key, write_chunk
 from .errors import InputError
 from .montecarlo import MonteCarlo, run_draws
 from .scenario import Scenario
@@ -50,6 +52,9 @@ def run(scenario: Scenario | str | Path, *, solver: str = "newton", variants: li
                      solver=solver)
 
 
+PROGRESS_QUIET_SECONDS = 10.0  # a run's progress line goes to a non-terminal only once it has lasted this long
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run was interrupted; every finished chunk of draws is on disk."""
 
@@ -66,8 +71,10 @@ class ChunkStore:
     is never reused for other inputs."""
 
     def __init__(self, folder: str | Path, stem: str, *, resume: bool = False, solver: str = "newton",
-                 variants: list[str] | None = None, draws_file=None):
+                 variants: list[str] | None = None, draws_file=None, progress: bool = True, stream=None):
         self.folder, self.stem, self.resume = Path(folder), stem, resume
+        self.progress, self.stream, self.bar = progress, stream, None
+        self._done: set[tuple[int, int]] = set()
         self.extra = {"solver": solver, "variants": variants,
                       "draws_file": None if draws_file is None else str(draws_file)}
         if isinstance(draws_file, pd.DataFrame):
@@ -83,18 +90,34 @@ class ChunkStore:
         self.dir = self.chunks[0].path(self.folder).parent
         if not self.resume:
             shutil.rmtree(self.dir, ignore_errors=True)  # a new run: start again
+        # checked once: a chunk whose bytes do not match its checksum is removed and computed again
+        self._done = {(c.first, c.last) for c in self.chunks if chunk_is_done(c, self.folder)}
+        todo = [c for c in self.chunks if (c.first, c.last) not in self._done]
+        if todo:  # on a terminal at once; in a log only for a run that lasts (`Progress.quiet_for`)
+            self.bar = Progress(len(self.chunks), sum(c.n_draws for c in todo), done_chunks=len(self._done),
+                                stream=self.stream, enabled=self.progress and len(self.chunks) > 1, label="run",
+                                quiet_for=PROGRESS_QUIET_SECONDS)
+            self.bar.show(force=True)
 
     def done(self, first: int, last: int) -> bool:
-        return chunk_is_done(self._chunk(first, last), self.folder)
+        return (first, last) in self._done
 
     def save(self, ds: xr.Dataset, first: int, last: int) -> None:
         write_chunk(ds, self._chunk(first, last), self.folder)
+        self._done.add((first, last))
+        if self.bar is not None:
+            self.bar.update(last - first + 1)
 
     def merge(self) -> xr.Dataset:
         return merge_chunks([c.path(self.folder) for c in self.chunks])
 
     def saved(self) -> int:
         return sum(chunk_is_done(c, self.folder) for c in self.chunks)
+
+    def end_line(self) -> None:
+        """End a progress line drawn in place on a terminal (before a message)."""
+        if self.bar is not None and self.bar.enabled and self.bar.tty and self.bar.done < self.bar.total:
+            print(file=self.bar.stream, flush=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -119,21 +142,33 @@ def _sha256(path) -> str:
 def run_to_folder(scenario: Scenario | str | Path, folder: str | Path, *, stem: str, resume: bool = False,
                   keep_chunks: bool = False, solver: str = "newton", variants: list[str] | None = None,
                   draws: int | None = None, seed: int | None = None, chunk: int | None = None,
-                  draws_file: str | Path | None = None) -> xr.Dataset:
+                  draws_file: str | Path | None = None, save_to: str | Path | None = None, progress: bool = True,
+                  stream=None) -> xr.Dataset:
     """`run`, keeping each chunk of draws in a file under ``folder`` as soon as it is solved (the
-    chunk files of `lewie batch`); the results are the merged chunk files. Interrupted (Ctrl-C), it
-    raises `RunInterrupted` with the chunks saved; ``resume=True`` reuses them. The chunk files are
-    removed once merged unless ``keep_chunks``."""
-    store = ChunkStore(folder, stem, resume=resume, solver=solver, variants=variants, draws_file=draws_file)
-    try:
-        ds = run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants,
-                       solver=solver, store=store)
-    except KeyboardInterrupt:
-        if not store.chunks:
-            raise
-        raise RunInterrupted(store.saved(), len(store.chunks), store.dir) from None
-    if not keep_chunks:
-        store.remove()
+    chunk files of `lewie batch`, with their checksums); the results are the merged chunk files.
+    Interrupted (Ctrl-C), it raises `RunInterrupted` with the chunks saved; ``resume=True`` reuses
+    them (a damaged one is computed again). The chunk files are removed once merged unless
+    ``keep_chunks``; ``save_to``: the results file they are also written to (before the folder's lock
+    is released; default ``<folder>/<stem>.nc`` names the lock). The folder is locked for the run (`lewie.chunk_io.lock_output`: a
+    batch there, or another run writing the same results, is refused). ``progress``: a progress line
+    on ``stream`` (stderr) for a run of several chunks (see `lewie.batch.Progress`)."""
+    from .chunk_io import lock_output
+    store = ChunkStore(folder, stem, resume=resume, solver=solver, variants=variants, draws_file=draws_file,
+                       progress=progress, stream=stream)
+    with lock_output(Path(save_to) if save_to is not None else Path(folder) / f"{stem}.nc"):
+        try:
+            ds = run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants,
+                           solver=solver, store=store)
+        except KeyboardInterrupt:
+            if not store.chunks:
+                raise
+            store.end_line()
+            raise RunInterrupted(store.saved(), len(store.chunks), store.dir) from None
+        if save_to is not None:
+            from .results import save_results
+            save_results(ds, save_to)
+        if not keep_chunks:
+            store.remove()
     return ds
 
 

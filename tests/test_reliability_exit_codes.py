@@ -59,7 +59,12 @@ def test_run_with_failed_solves_is_one_with_the_count(tmp_path, capsys, monkeypa
     status[..., 2] = "failed: solver"
     ds["status"] = (ds["status"].dims, status.astype(str))
     import lewie.engine as engine
-    monkeypatch.setattr(engine, "run_to_folder", lambda *a, **k: ds)
+    from lewie.results import save_results
+
+    def run_to_folder(*a, save_to=None, **k):  # writes the results inside the folder's lock, as the real one
+        save_results(ds, save_to)
+        return ds
+    monkeypatch.setattr(engine, "run_to_folder", run_to_folder)
     rc, out, err = lewie(capsys, "run", EXAMPLE_SCENARIO, "--out", tmp_path / "r.nc")
     n = int((ds["status"] != "converged").sum())
     assert_clean_error(rc, err, names=(f"{n} of {ds['status'].size} solves failed",))
@@ -67,7 +72,7 @@ def test_run_with_failed_solves_is_one_with_the_count(tmp_path, capsys, monkeypa
 
 
 def _outcome(failed):
-    sp = SimpleNamespace(failed=failed, variants=["all"], file=Path("x.toml"))
+    sp = SimpleNamespace(failed=failed, uncertain=True, variants=["all"], file=Path("x.toml"))
     plan = SimpleNamespace(scenarios=[sp], draws=9)
     return SimpleNamespace(plan=plan, outputs=[Path("out/x.nc")], computed=["a"], reused=[], seconds=1.0,
                            draws_per_second=10.0, workers=1)
