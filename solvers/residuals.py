@@ -105,9 +105,18 @@ class Magnitudes:
         # with several definitions keeps the largest; row gathers, not a slow unbuffered `maximum.at`)
         self._defined, self._def_first = np.unique(self._def_vars, return_index=True)
         row = {int(v): r for r, v in enumerate(self._defined)}
-        extra = [i for i in range(self._def_vars.size) if i not in set(self._def_first.tolist())]
-        self._def_extra = (np.asarray([row[int(self._def_vars[i])] for i in extra], dtype=np.int64),
-                           np.asarray(extra, dtype=np.int64))
+        first = set(self._def_first.tolist())
+        seen: dict[int, int] = {}
+        rounds: list[tuple[list, list]] = []  # round r: the (r+2)-th definition of each variable that has one
+        for i in range(self._def_vars.size):
+            if i in first:
+                continue
+            r = seen[int(self._def_vars[i])] = seen.get(int(self._def_vars[i]), -1) + 1
+            if r == len(rounds):
+                rounds.append(([], []))
+            rounds[r][0].append(row[int(self._def_vars[i])])
+            rounds[r][1].append(i)
+        self._def_extra = [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for a, b in rounds]
         # the equations of each block, contiguous
         self._block_order = np.argsort(self._block, kind="stable")
         if np.array_equal(self._block_order, np.arange(self._block.size)):
@@ -206,9 +215,8 @@ class Magnitudes:
                 np.maximum(own, rhs, out=rhs)
                 # a variable with several definitions keeps the largest
                 best = rhs[self._def_first]
-                rows, extra = self._def_extra
-                for r, i in zip(rows, extra):
-                    np.maximum(best[r], rhs[i], out=best[r])
+                for rows, extra in self._def_extra:  # each row at most once per round
+                    best[rows] = np.maximum(best[rows], rhs[extra])
                 current = M[defined]
                 # unchanged: a further pass would compute the same values again (a NaN magnitude,
                 # of a NaN quantity, is NaN from the start and stays so)
