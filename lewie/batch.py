@@ -338,10 +338,11 @@ def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
     identical to what the solver returned.
     """
     from .chunk_io import write_checksum
+    from .results import netcdf3_bytes
     path = chunk.path(Path(out))
     dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
     ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
-    data = bytes(ds.to_netcdf(engine="scipy"))
+    data = netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
     _write_bytes(data, path)
     write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
     return path

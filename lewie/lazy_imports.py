@@ -79,3 +79,27 @@ def defer_xarray_dask_probe() -> None:
     cache = getattr(pycompat, "_cached_duck_array_modules", None)
     if isinstance(cache, dict) and "dask" not in cache and "dask.array" not in sys.modules:
         cache["dask"] = _DaskTypeUntilImported(cache)
+    _defer_dask_collection_probe()
+
+
+def _defer_dask_collection_probe() -> None:
+    """xarray asks of every array it wraps whether it is a Dask collection
+    (``xarray.namedarray.utils.is_dask_collection``), importing ``dask.base`` (~0.05 s) to ask. Dask's
+    own first test is whether the object has a callable ``__dask_graph__``: without one the answer
+    is False, with no import; with one, Dask is asked as before."""
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # pragma: no cover - an xarray without this module: nothing to do
+        return
+    real = getattr(utils, "is_dask_collection", None)
+    if real is None or getattr(real, "_lewie_deferred", False):
+        return
+
+    def is_dask_collection(x) -> bool:
+        if isinstance(x, type) or not callable(getattr(x, "__dask_graph__", None)):
+            return False
+        return real(x)
+
+    is_dask_collection._lewie_deferred = True
+    is_dask_collection.__doc__ = real.__doc__
+    utils.is_dask_collection = is_dask_collection

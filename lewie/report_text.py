@@ -54,6 +54,20 @@ def _band(ds: xr.Dataset, da: xr.DataArray) -> str:
     return f"[{lo:.3f}, {hi:.3f}]" if lo == lo else "-"
 
 
+def _bands(ds: xr.Dataset, da: xr.DataArray, dim: str, *, money: bool) -> list[str]:
+    """`_band` (or `_money_band`) of each element of ``da`` along ``dim``, in its order, from one
+    `summarize` (each element's percentiles are its own, as if summarized alone)."""
+    from .statistics import summarize
+    st = summarize(ds, da.rename("value"))["value"]
+    lo, hi = st.sel(statistic="p05"), st.sel(statistic="p95")
+    out = []
+    for label in da[dim].values:
+        a, b = float(lo.sel({dim: label}).squeeze()), float(hi.sel({dim: label}).squeeze())
+        out.append(("-" if a != a else f"[{a:,.2f}, {b:,.2f}]") if money else
+                   ("-" if a != a else f"[{a:.3f}, {b:.3f}]"))
+    return out
+
+
 def summary(ds: xr.Dataset) -> str:
     """The solver outcome and, with Monte Carlo draws, what the bands are and which solves failed;
     per variant: multipliers (point estimates, and with draws their 5th–95th percentile band),
@@ -159,8 +173,8 @@ def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = Fal
     if draws:
         bn, br = A.income_multiplier(full, by="group"), A.income_multiplier(full, by="group", real=True)
         rows[0] += [_band(full, A.income_multiplier(full)), _band(full, A.income_multiplier(full, real=True))]
-        for r, g in zip(rows[1:], nom["group"].values):
-            r += [_band(full, bn.sel(group=g)), _band(full, br.sel(group=g))]
+        for r, a, b in zip(rows[1:], _bands(full, bn, "group", money=False), _bands(full, br, "group", money=False)):
+            r += [a, b]
         header += ["nominal 5-95%", "real 5-95%"]
         widths += [18, 18]
     out += _table(header, rows, widths) + [""]
@@ -172,8 +186,9 @@ def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = Fal
     header, widths = ["household", "nominal", "real", "% nominal"], [20, 12, 12, 10]
     if draws:
         fn, fr = A.change(full, "income"), A.change(full, "real_income")
-        for r, h in zip(rows, one["household"].values):
-            r += [_money_band(full, fn.sel(household=h)), _money_band(full, fr.sel(household=h))]
+        bn, br = (_bands(full, x.sel(household=one["household"].values), "household", money=True) for x in (fn, fr))
+        for r, a, b in zip(rows, bn, br):
+            r += [a, b]
         header += ["nominal 5-95%", "real 5-95%"]
         widths += [24, 24]
     out += _table(header, rows, widths) + [""]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from lewie.solvers.cache import DerivedCache
 from lewie.solvers.compile import CompiledSystem, compile_model
 from lewie.solvers.residuals import BASE_TOL, SOLUTION_TOL, measure_for, relative
 
@@ -26,6 +27,15 @@ def _system(model, system=None):
     return system if system is not None else compile_model(model)
 
 
+def _equation_labels(system) -> tuple[list[str], list]:
+    """Each constraint's block name and labels, in the system's order (derived once per system)."""
+    cons = system.constraints
+    return [c.parent_component().name for c in cons], [constraint_labels(c) for c in cons]
+
+
+_LABELS = DerivedCache("equation names and labels of a compiled system", _equation_labels)
+
+
 def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
     """Residual of every active constraint (Pyomo's evaluation), with its labels, its scale (the
     equation's magnitude at the model's current values) and its relative residual, worst first.
@@ -35,14 +45,15 @@ def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
     if len(cons) != s.m or any(a is not b for a, b in zip(cons, s.constraints)):
         s = CompiledSystem(model)  # the model changed since it was compiled
     _, M = measure_for(s).evaluate(s.get_x(), s.get_p())
-    rows = []
+    residuals = []
     for con in cons:
         try:
             res = pyo.value(con.body) - pyo.value(con.upper)
         except (ValueError, ZeroDivisionError, OverflowError):
             res = float("nan")
-        rows.append((con.parent_component().name, constraint_labels(con), res))
-    df = pd.DataFrame(rows, columns=["equation", "labels", "residual"])
+        residuals.append(res)
+    names, labels = _LABELS.get(s)  # cons are s.constraints (checked above)
+    df = pd.DataFrame({"equation": names, "labels": labels, "residual": residuals})
     df["scale"] = M[0]
     df["relative"] = relative(df["residual"].to_numpy(dtype=float), M[0])
     return df.sort_values("relative", ascending=False, kind="stable").reset_index(drop=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
 from .batch import COLLAPSE, solve_batch
@@ -47,6 +46,7 @@ def _block_jacobian(system: CompiledSystem, J: np.ndarray) -> sp.csc_matrix:
 
 def _solve_linear(system: CompiledSystem, J: np.ndarray, F: np.ndarray):
     """Newton directions for every member; members whose Jacobian is singular get NaN."""
+    import scipy.sparse.linalg as spla  # here: with scipy.linalg, ~0.1 s of start-up for the fallback path
     B = J.shape[0]
     out = np.full((B, system.n), np.nan)
     try:

@@ -65,6 +65,7 @@ class Magnitudes:
     """
 
     MAX_PASSES = 12
+    BLOCK_BYTES = 8 << 20  # tape values of the points evaluated together (evaluate_T)
 
     def __init__(self, system):
         from pyomo.core.base.var import VarData
@@ -100,9 +101,57 @@ class Magnitudes:
         self._def_nodes = np.asarray(eqs, dtype=np.int64)
         self._def_vars = np.asarray(vars_, dtype=np.int64)
         self._def_w = np.asarray(weights, dtype=float)[:, None]
+        # the defined variables and, for each, its first definition and its further ones (a variable
+        # with several definitions keeps the largest; row gathers, not a slow unbuffered `maximum.at`)
+        self._defined, self._def_first = np.unique(self._def_vars, return_index=True)
+        row = {int(v): r for r, v in enumerate(self._defined)}
+        first = set(self._def_first.tolist())
+        seen: dict[int, int] = {}
+        rounds: list[tuple[list, list]] = []  # round r: the (r+2)-th definition of each variable that has one
+        for i in range(self._def_vars.size):
+            if i in first:
+                continue
+            r = seen[int(self._def_vars[i])] = seen.get(int(self._def_vars[i]), -1) + 1
+            if r == len(rounds):
+                rounds.append(([], []))
+            rounds[r][0].append(row[int(self._def_vars[i])])
+            rounds[r][1].append(i)
+        self._def_extra = [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)) for a, b in rounds]
+        # the equations of each block, contiguous
+        self._block_order = np.argsort(self._block, kind="stable")
+        if np.array_equal(self._block_order, np.arange(self._block.size)):
+            self._block_order = None  # constraints come block by block (as Pyomo declares them)
+        self._block_starts = np.flatnonzero(np.r_[True, np.diff(np.sort(self._block)) != 0]) if self._block.size \
+            else np.zeros(0, dtype=np.int64)
+        # the passes after the first re-evaluate only the magnitudes that depend on those of the
+        # defined variables (the others, and every |f(a)| of a function, are as the first pass left
+        # them): the same array calls on fewer rows, so the same values
+        self._repeat_plan = system.plan(self._after_definitions())
+        for g in self._repeat_plan:
+            if g.op == "lin":
+                m = g.matrix.copy()
+                m.data = np.abs(m.data)
+                self._abs[id(g)] = m
 
-    def _magnitude(self, V: np.ndarray, M: np.ndarray) -> None:
-        for g in self._plan:
+    def _after_definitions(self) -> np.ndarray:
+        """The nodes of the residual plan whose magnitude depends on a defined variable's."""
+        s = self.system
+        dirty = np.zeros(s.n_nodes, dtype=bool)
+        dirty[self._def_vars] = True
+        nodes = np.unique(np.concatenate([np.arange(s.n_nodes)[g.out] for g in self._plan])) if self._plan \
+            else np.zeros(0, dtype=np.int64)
+        for i in nodes:  # node numbers grow with depth: children first
+            op, args = s._ops[i], s._args[i]
+            if op == "lin" or op == "mul":
+                dirty[i] = dirty[list(args)].any()
+            elif op in ("div", "pow"):
+                dirty[i] = dirty[args[0]]  # M(a / b) = M(a) / |b|, M(a^e) = M(a)^e or |a|^e
+        return nodes[dirty[nodes]]
+
+    def _magnitude(self, V: np.ndarray, M: np.ndarray, plan=None, powers: dict | None = None) -> None:
+        """One pass of the magnitude plan (or of ``plan``, a part of it) into M. ``powers`` keeps
+        |a|^e of each power group (it does not depend on M) from one pass to the next."""
+        for g in (self._plan if plan is None else plan):
             out = g.out
             if g.op == "lin":
                 M[out] = self._abs[id(g)] @ M
@@ -112,37 +161,78 @@ class Magnitudes:
                 M[out] = M[g.a] / np.abs(V[g.b])
             elif g.op == "pow":
                 e = V[g.b]
-                M[out] = np.where(e >= 0, np.power(M[g.a], e), np.power(np.abs(V[g.a]), e))
+                negative = None if powers is None else powers.get(id(g))
+                if negative is None:
+                    negative = np.power(np.abs(V[g.a]), e)
+                    if powers is not None:
+                        powers[id(g)] = negative
+                M[out] = np.where(e >= 0, np.power(M[g.a], e), negative)
             else:
                 M[out] = np.abs(V[out])
 
     def evaluate_T(self, XT: np.ndarray, PT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residuals F and magnitudes M, both (m, B), at points XT (n, B) and parameters PT (k, B)."""
+        """Residuals F and magnitudes M, both (m, B), at points XT (n, B) and parameters PT (k, B).
+
+        Every point's values are its own (no operation mixes points), so the points are evaluated
+        in blocks whose tape values stay in the processor's cache (`BLOCK_BYTES`), each block for
+        as many passes as its own definitions need."""
         s = self.system
-        V = s.run(s.new_values(np.asarray(XT, dtype=float), np.asarray(PT, dtype=float)), self._plan)
+        XT = np.asarray(XT, dtype=float)
+        PT = np.asarray(PT, dtype=float)
+        B = max(XT.shape[1], PT.shape[1])
+        width = max(16, int(self.BLOCK_BYTES // (8 * s.n_nodes)))
+        if B <= width:
+            return self._evaluate_block(XT, PT)
+        XT = np.broadcast_to(XT, (XT.shape[0], B))
+        PT = np.broadcast_to(PT, (PT.shape[0], B))
+        F = np.empty((s.m, B))
+        M = np.empty((s.m, B))
+        for lo in range(0, B, width):
+            sl = slice(lo, min(B, lo + width))
+            F[:, sl], M[:, sl] = self._evaluate_block(XT[:, sl], PT[:, sl])
+        return F, M
+
+    def _evaluate_block(self, XT: np.ndarray, PT: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = self.system
+        V = s.run(s.new_values(XT, PT), self._plan)
         M = np.empty_like(V)
         with np.errstate(all="ignore"):
             M[self._leaves] = np.abs(V[self._leaves])
             own = M[self._def_vars]
-            for _ in range(self.MAX_PASSES):
-                self._magnitude(V, M)
+            defined = self._defined
+            powers: dict = {}
+            for p in range(self.MAX_PASSES):
+                self._magnitude(V, M, None if p == 0 else self._repeat_plan, powers)
                 if self._def_nodes.size == 0:
                     break
-                # the magnitude of each definition's right-hand side, in the units of its variable
-                rhs = (M[self._def_nodes] - self._def_w * M[self._def_vars]) / self._def_w
-                rhs = np.where(np.isfinite(rhs), np.maximum(rhs, 0.0), 0.0)
+                # the magnitude of each definition's right-hand side, in the units of its variable:
+                # (M(equation) - w·M(x)) / w, in place
+                rhs = M[self._def_nodes]
+                rhs -= np.multiply(self._def_w, M[self._def_vars])
+                rhs /= self._def_w
+                np.maximum(rhs, 0.0, out=rhs)
+                np.copyto(rhs, 0.0, where=~np.isfinite(rhs))
+                np.maximum(own, rhs, out=rhs)
                 # a variable with several definitions keeps the largest
-                target = M[: s.n].copy()
-                np.maximum.at(target, self._def_vars, np.maximum(own, rhs))
-                if np.array_equal(target[self._def_vars], M[self._def_vars]):
+                best = rhs[self._def_first]
+                for rows, extra in self._def_extra:  # each row at most once per round
+                    best[rows] = np.maximum(best[rows], rhs[extra])
+                current = M[defined]
+                # unchanged: a further pass would compute the same values again (a NaN magnitude,
+                # of a NaN quantity, is NaN from the start and stays so)
+                grown = best > current
+                if not grown.any():
                     break
-                M[: s.n] = target
+                M[defined] = np.maximum(current, best)
             Mr = M[s.residual_nodes]
             # an equation whose every quantity is below the rounding level of its block (e.g. the
             # surplus of a factor a household neither has nor uses, 0 = 0 up to 1e-41) is judged
             # against that level: ROUNDING × the largest magnitude of its block
-            top = np.zeros((self._n_blocks, Mr.shape[1]))
-            np.maximum.at(top, self._block, np.where(np.isfinite(Mr), Mr, 0.0))
+            finite = np.where(np.isfinite(Mr), Mr, 0.0)
+            if self._block_order is not None:
+                finite = finite[self._block_order]
+            top = np.maximum(np.maximum.reduceat(finite, self._block_starts, axis=0), 0.0) if finite.shape[0] \
+                else np.zeros((self._n_blocks, Mr.shape[1]))
             # a block whose every quantity is itself rounding dust next to the economy (e.g. transfers
             # out when every transfer rate is 0: 0 = 0 up to 1e-50) is judged against the rounding
             # level of the largest quantity of the whole system
