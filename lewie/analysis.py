@@ -431,6 +431,17 @@ def combinations_of(ds: xr.Dataset) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _combined_minus_singles(ds: xr.Dataset, d: xr.DataArray) -> xr.DataArray:
+    """``d`` of each combined variant minus the sum of ``d`` over its single parts (`combinations_of`),
+    with a ``parts`` coordinate naming them; empty along ``variant`` when there is no combination."""
+    combos = combinations_of(ds)
+    if not combos:
+        return d.isel(variant=slice(0, 0)).assign_coords(parts=("variant", []))
+    rows = [d.sel(variant=v) - sum(d.sel(variant=u) for u in parts) for v, parts in combos.items()]
+    out = xr.concat(rows, dim="variant", coords="minimal", compat="override")
+    return out.assign_coords(variant=list(combos), parts=("variant", [" + ".join(p) for p in combos.values()]))
+
+
 def synergy(ds: xr.Dataset, var: str | None = None, *, real: bool = False, by: str = "household"):
     """Effect of each combined variant minus the sum of the effects of the variants it combines.
 
@@ -452,13 +463,7 @@ def synergy(ds: xr.Dataset, var: str | None = None, *, real: bool = False, by: s
     if by not in ("household", "total"):
         raise ValueError(f"by must be household or total, not {by!r}")
     d = change(ds, var)
-    combos = combinations_of(ds)
-    if combos:
-        rows = [d.sel(variant=v) - sum(d.sel(variant=u) for u in parts) for v, parts in combos.items()]
-        out = xr.concat(rows, dim="variant", coords="minimal", compat="override")
-        out = out.assign_coords(variant=list(combos), parts=("variant", [" + ".join(p) for p in combos.values()]))
-    else:
-        out = d.isel(variant=slice(0, 0)).assign_coords(parts=("variant", []))
+    out = _combined_minus_singles(ds, d)
     if by == "total" and "household" in out.dims:
         out = out.sum("household", min_count=1)
     what = ds[var].attrs.get("long_name", var)
@@ -546,13 +551,7 @@ def synergy_by_channel(ds: xr.Dataset, *, by: str = "total") -> xr.DataArray:
     if by not in ("household", "total"):
         raise ValueError(f"by must be household or total, not {by!r}")
     d = income_change_by_channel(ds)
-    combos = combinations_of(ds)
-    if combos:
-        rows = [d.sel(variant=v) - sum(d.sel(variant=u) for u in parts) for v, parts in combos.items()]
-        out = xr.concat(rows, dim="variant", coords="minimal", compat="override")
-        out = out.assign_coords(variant=list(combos), parts=("variant", [" + ".join(p) for p in combos.values()]))
-    else:
-        out = d.isel(variant=slice(0, 0)).assign_coords(parts=("variant", []))
+    out = _combined_minus_singles(ds, d)
     if by == "total":
         out = out.sum("household", min_count=1)
     out.attrs = {"long_name": "synergy in nominal income by channel (combined variant minus the sum of its parts)",

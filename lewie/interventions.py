@@ -329,25 +329,13 @@ def _labour_supply(itv, cal, add, scale, ctx, counts) -> float:
 
 
 def _local_procurement(itv, cal, add, scale, ctx, counts) -> float:
-    s = cal.structure
     g = itv.good
-    sellers = itv.households or list(s.households)
-    output = {h: cal.levels["production"].get((g, h), 0.0) for h in sellers}
-    total = sum(output.values())
-    if not total > 0:
-        who = f"households {itv.households}" if itv.households else "the local economy"
-        raise ctx.error(f"nobody in {who} produces '{g}', so it cannot be bought locally", "good", g)
-    if itv.households:
-        for j, h in enumerate(itv.households):
-            if output[h] <= 0:
-                raise ctx.error(f"household '{h}' does not produce '{g}'", f"households[{j}]", h)
-    if s.market_level[g] == "world":
-        log.warning("intervention '%s': '%s' is priced outside, so buying it locally changes only trade with "
-                    "the outside", ctx.name, g)
-    for v in s.villages:
-        share = sum(output[h] for h in sellers if s.village_of[h] == v) / total
-        if share:
-            add["exogenous_demand"][g, v] += itv.amount * share
+    sellers = itv.households or list(cal.structure.households)
+    for j, h in enumerate(itv.households or []):
+        if cal.levels["production"].get((g, h), 0.0) <= 0:
+            raise ctx.error(f"household '{h}' does not produce '{g}'", f"households[{j}]", h)
+    who = f"households {itv.households}" if itv.households else "the local economy"
+    _place_demand(g, itv.amount, sellers, cal, add, ctx, "good", who=who)
     return itv.amount
 
 
@@ -398,13 +386,13 @@ def _public_works(itv, cal, add, scale, ctx, counts) -> float:
     return sum(totals.values())
 
 
-def _place_demand(g, amount, sellers, cal, add, ctx, key) -> None:
+def _place_demand(g, amount, sellers, cal, add, ctx, key, who: str | None = None) -> None:
     """Exogenous demand for good g, in the sellers' villages in proportion to their base output."""
     s = cal.structure
     output = {h: cal.levels["production"].get((g, h), 0.0) for h in sellers}
     total = sum(output.values())
     if not total > 0:
-        raise ctx.error(f"nobody among {list(sellers)} produces '{g}', so it cannot be bought locally", key, g)
+        raise ctx.error(f"nobody in {who or list(sellers)} produces '{g}', so it cannot be bought locally", key, g)
     if s.market_level[g] == "world":
         log.warning("intervention '%s': '%s' is priced outside, so buying it locally changes only trade with "
                     "the outside", ctx.name, g)
