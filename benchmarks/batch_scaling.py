@@ -3,9 +3,9 @@
 The work: every variant of the given scenarios (default: the whole bundled library) for draws
 0..N, timed three ways in one run on this machine:
 
-  (a) in-process: for each scenario, `lewie.montecarlo.run_draws` (one batched solve of all draws)
-      and `lewie.results.save_results` — no Dask, no chunk files;
-  (b) `lewie.batch.run_batch` on a LocalCluster of 1 worker process;
+  (a) in-process: for each scenario, `lewie.runs.montecarlo.run_draws` (one batched solve of all draws)
+      and `lewie.results.dataset.save_results` — no Dask, no chunk files;
+  (b) `lewie.runs.dask_batch.run_batch` on a LocalCluster of 1 worker process;
   (c) the same on 2 worker processes.
 
 For (b) and (c) the cluster's start-up (processes spawned, lewie imported) is timed apart from the
@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 
 
 def in_process(plan, folder: Path) -> float:
-    from lewie.montecarlo import run_draws
-    from lewie.results import save_results
+    from lewie.runs.montecarlo import run_draws
+    from lewie.results.dataset import save_results
     t0 = time.perf_counter()
     for sp in plan.scenarios:
         save_results(run_draws(sp.scenario), folder / f"{sp.stem}.nc")
@@ -46,7 +46,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     building each scenario once, solving, writing chunk files) and ``merge`` (the client merging
     each scenario's chunks into its results file)."""
     from dask.distributed import Client, LocalCluster
-    import lewie.batch as B
+    import lewie.runs.dask_batch as B
     t0 = time.perf_counter()
     parts = {"plan": 0.0, "solve": 0.0, "write": 0.0, "merge": 0.0, "builds": 0}
 
@@ -70,7 +70,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
         with B._quiet_dask(), B.worker_settings():
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                               silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
-                client.run(lambda: __import__("lewie.montecarlo"))  # the workers' imports: start-up, not work
+                client.run(lambda: __import__("lewie.runs.montecarlo"))  # the workers' imports: start-up, not work
                 startup = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 outcome = B.run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client,
@@ -83,7 +83,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
 
 def identical(a: Path, b: Path) -> bool:
     import xarray as xr
-    from lewie.results import load_results
+    from lewie.results.dataset import load_results
     for path in sorted(a.glob("*.nc")):
         x, y = load_results(path), load_results(b / path.name)
         for d in (x, y):
@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     ap.add_argument("--draws", type=int, default=100)
     ap.add_argument("--chunk-size", type=int, default=None)
     args = ap.parse_args(argv)
-    from lewie.batch import DEFAULT_CHUNK_SIZE, plan_batch
+    from lewie.runs.dask_batch import DEFAULT_CHUNK_SIZE, plan_batch
     files = args.scenarios or sorted((REPO / "scenarios").glob("*.toml"))
     tmp = Path(tempfile.mkdtemp(prefix="lewie-batch-bench-"))
     plan = plan_batch(files, tmp / "plan", draws=args.draws, chunk_size=args.chunk_size)

@@ -158,7 +158,7 @@ def scaled_economy(copies: int = 8, village_pairs: int = 2) -> tuple[pd.DataFram
 def scaled_scenario(folder: Path, copies: int = 8, village_pairs: int = 2):
     """Write the scaled economy's SAM into ``folder``; return its validated scenario and its shocks."""
     from lewie.sam.io import write_sam
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     sam, sc, shocks = scaled_economy(copies, village_pairs)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -176,7 +176,7 @@ def scenario_dict() -> dict:
 def benchmark_scenario(folder: Path):
     """Write the SAM and return the validated scenario (its SAM path inside ``folder``)."""
     from lewie.sam.io import write_sam
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_sam(benchmark_sam(), folder / "sam.csv")
@@ -185,9 +185,9 @@ def benchmark_scenario(folder: Path):
 
 def benchmark_calibration():
     """Structure and calibration of the benchmark economy, without writing any file."""
-    from lewie.calibrate import calibrate
-    from lewie.scenario import Scenario
-    from lewie.structure import build_structure
+    from lewie.model.calibration import calibrate
+    from lewie.config.scenario import Scenario
+    from lewie.model.sets import build_structure
     sam = benchmark_sam()
     scenario = Scenario.model_validate({**scenario_dict(), "sam": Path("sam.csv")})
     return sam, calibrate(sam, build_structure(sam, scenario))

@@ -11,7 +11,7 @@ since the machine may be shared):
       written, summary printed;
   (3) the batched core alone, on the Aqua-size benchmark economy of `benchmarks/economies.py`
       (5 groups × 8 goods × 4 factors, 2 villages): recalibrate 200 draws and solve their
-      200 × 6 shocks = 1,200 members (`lewie.draws.recalibrate` + `lewie.solvers.batch.solve_batch`),
+      200 × 6 shocks = 1,200 members (`lewie.model.recalibration.recalibrate` + `lewie.solvers.reduced_newton.solve_batch`),
       after one warm-up call (the model is built and compiled once, as in a run);
   (4) the baseline, Pyomo + IPOPT one solve per draw and shock on the same economy
       (`benchmarks/solve_throughput.run_conventional`): a sample of ``--ipopt-draws`` draws × 6
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 GAMS_SECONDS = 551.0  # GAMS + PATH for 1,200 Aqua draw-solves (issue 14)
-LEWIE = [sys.executable, "-m", "lewie.cli"]
+LEWIE = [sys.executable, "-m", "lewie.cli.main"]
 
 
 def load() -> str:
@@ -92,7 +92,7 @@ def economy(folder: Path, copies: int | None):
     """A built benchmark economy (copies=None: the 5-group one), its compiled system and shock positions."""
     import lewie
     from benchmarks.economies import SHOCKS, benchmark_scenario, scaled_scenario
-    from lewie.solvers.compile import compile_model
+    from lewie.solvers.tape import compile_model
     if copies is None:
         sc, shocks = benchmark_scenario(folder), SHOCKS
     else:
@@ -107,15 +107,15 @@ def economy(folder: Path, copies: int | None):
 def core(sim, system, positions, shocks, draws):
     """Recalibrate every draw and solve draws × shocks (the batched core)."""
     from benchmarks.economies import apply_shock
-    from lewie.draws import recalibrate
-    from lewie.solvers.batch import solve_batch
+    from lewie.model.recalibration import recalibrate
+    from lewie.solvers.reduced_newton import solve_batch
     X0, P0 = recalibrate(sim.model, sim.calibration, draws)
     P = np.stack([apply_shock(P0, sh, positions) for sh in shocks], axis=1)
     return solve_batch(system, X0, P0, P)
 
 
 def tearing_seconds(system) -> float:
-    from lewie.solvers.structure import Explicit
+    from lewie.solvers.tearing import Explicit
     t = time.perf_counter()
     Explicit.build(system)
     return time.perf_counter() - t
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     cli_args = ["run", args.scenario, "--draws", str(args.draws), "--out", str(out)]
     run_cli(cli_args)  # warm the file cache and check it runs
     import xarray as xr
-    from lewie.results import load_results
+    from lewie.results.dataset import load_results
     ds = load_results(out)
     solves = int(ds["status"].size)
     ok = int((ds["status"] == "converged").sum())
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     del ds, xr
 
     # (3) the batched core alone on the Aqua-size benchmark economy
-    from lewie.draws import perturb_shares
+    from lewie.model.recalibration import perturb_shares
     sim, system, positions, shocks = economy(tmp / "bench5", None)
     draws = perturb_shares(sim.calibration, 200, rng=np.random.default_rng(1))
     r = core(sim, system, positions, shocks, draws)  # warm-up: tearing, recalibration maps
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
         r40 = core(sim40, system40, pos40, shocks40, d40)
         s40, t40 = median_of(lambda: core(sim40, system40, pos40, shocks40, d40), max(3, args.reps // 2))
         grow = np.log(system40.n / system.n)
-        from lewie.solvers.batch import explicit_for
+        from lewie.solvers.reduced_newton import explicit_for
         print(f"(5) 40 groups, 4 villages ({system40.n} variables, core "
               f"{explicit_for(system40).part.n_core}): 200 draws × 6 shocks = "
               f"{r40.x.shape[0]} solves ({int(r40.ok.sum())} converged)")

@@ -1,4 +1,4 @@
-"""Which netCDF format `lewie.results.save_results` should write: time to write and read, and size.
+"""Which netCDF format `lewie.results.dataset.save_results` should write: time to write and read, and size.
 
 Writes the results of a Monte Carlo run (default: the example workbook with 599 draws, 1,200 solves)
 in each candidate format and reads them back with `load_results`, several times; prints the medians,
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args(argv)
     import lewie
-    from lewie.results import load_results, save_results
+    from lewie.results.dataset import load_results, save_results
     ds = lewie.run(args.scenario, draws=args.draws)
     folder = Path(tempfile.mkdtemp(prefix="lewie-nc-"))
     print(f"{args.scenario}, {args.draws} draws: {len(ds.data_vars)} variables, "

@@ -9,7 +9,7 @@ recalibrate-and-solve iterations, timed three ways in one run:
       IPOPT solve per shock (`lewie.solvers.ipopt.IpoptBackend`, warm-started at the draw's base);
       if IPOPT is not installed, (a) is the native solver through the Pyomo model, labelled so;
   (b) native, one draw at a time: recalibrate one draw, `solve_batch` one member at a time;
-  (c) native, batched: recalibrate all draws at once (`lewie.draws.recalibrate`), `solve_batch` on
+  (c) native, batched: recalibrate all draws at once (`lewie.model.recalibration.recalibrate`), `solve_batch` on
       all 1,200 members, every member verified by the compiled residual of all equations, and
       member 0 plus a random sample of 8 verified by Pyomo's own evaluation of the constraints.
 
@@ -41,7 +41,7 @@ from benchmarks.economies import SHOCKS, apply_shock, benchmark_scenario  # noqa
 def build():
     """The benchmark economy taken through lewie's stages up to a built (and base-checked) model."""
     import lewie
-    from lewie.solvers.compile import compile_model
+    from lewie.solvers.tape import compile_model
     folder = Path(tempfile.mkdtemp(prefix="lewie-bench-"))
     sim = lewie.Simulation(benchmark_scenario(folder)).load().validate().calibrate().build()
     system = compile_model(sim.model)
@@ -56,13 +56,13 @@ def shocked(P0: np.ndarray, positions) -> np.ndarray:
 
 
 def one_draw(draws, d):
-    from lewie.draws import ShareDraws
+    from lewie.model.recalibration import ShareDraws
     return ShareDraws(**{k: (None if v is None else v[d:d + 1]) for k, v in vars(draws).items()})
 
 
 def run_conventional(sim, system, positions, draws, backend):
     """(a): per draw recalibrate, then per shock load into Pyomo and solve with ``backend``."""
-    from lewie.draws import recalibrate
+    from lewie.model.recalibration import recalibrate
     D, S = draws.n_draws, len(SHOCKS)
     X = np.empty((D, S, system.n))
     ok = np.zeros((D, S), dtype=bool)
@@ -80,8 +80,8 @@ def run_conventional(sim, system, positions, draws, backend):
 
 def run_native_single(sim, system, positions, draws):
     """(b): per draw recalibrate, then one `solve_batch` call per shock (one member each)."""
-    from lewie.draws import recalibrate
-    from lewie.solvers.batch import solve_batch
+    from lewie.model.recalibration import recalibrate
+    from lewie.solvers.reduced_newton import solve_batch
     D, S = draws.n_draws, len(SHOCKS)
     X = np.empty((D, S, system.n))
     ok = np.zeros((D, S), dtype=bool)
@@ -96,9 +96,9 @@ def run_native_single(sim, system, positions, draws):
 
 def run_native_batched(sim, system, positions, draws, *, pyomo_sample=8, seed=0):
     """(c): recalibrate every draw at once, solve every member, verify (compiled: all; Pyomo: sample)."""
-    from lewie.draws import recalibrate
-    from lewie.solvers.batch import solve_batch
-    from lewie.verify import verify_batch
+    from lewie.model.recalibration import recalibrate
+    from lewie.solvers.reduced_newton import solve_batch
+    from lewie.runs.verify import verify_batch
     X0, P0 = recalibrate(sim.model, sim.calibration, draws)
     P = shocked(P0, positions)
     r = solve_batch(system, X0, P0, P)
@@ -121,10 +121,10 @@ def rel_diff(A, B):
 
 def memory_child(n_draws: int) -> None:
     """Run (c) for ``n_draws`` draws and print JSON: time, statuses, tracemalloc peak of (c)."""
-    from lewie.draws import perturb_shares
+    from lewie.model.recalibration import perturb_shares
     sim, system, positions = build()
     draws = perturb_shares(sim.calibration, n_draws, rng=np.random.default_rng(7))
-    from lewie.solvers.batch import explicit_for
+    from lewie.solvers.reduced_newton import explicit_for
     explicit_for(system)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
@@ -153,9 +153,9 @@ def main(argv=None) -> int:
         memory_child(args.memory_child)
         return 0
 
-    from lewie.draws import perturb_shares
+    from lewie.model.recalibration import perturb_shares
     from lewie.solvers import registry
-    from lewie.solvers.batch import explicit_for
+    from lewie.solvers.reduced_newton import explicit_for
 
     sim, system, positions = build()
     ex = explicit_for(system)

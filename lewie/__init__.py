@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import sys
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
-from .errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
-from .lazy_imports import defer_scipy_stats, lazy_attribute  # noqa: E402
+from lewie.errors import CalibrationError, InputError, LewieError, SAMError, SolveError, StageError  # noqa: E402
+from lewie.lazy_imports import defer_scipy_stats, lazy_attribute  # noqa: E402
 
 defer_scipy_stats()
 if "xarray" in sys.modules:  # a notebook that already uses xarray gets ds.lewie at once
-    from . import accessor  # noqa: E402,F401
+    from lewie.results import accessor  # noqa: E402,F401
 
-_LAZY = {"analysis": ".analysis", "run": ".engine", "Simulation": ".pipeline", "Scenario": ".scenario",
-         "load_scenario": ".scenario", "summarize": ".statistics"}
+_LAZY = {"analysis": ".results.analysis", "run": ".runs.engine", "Simulation": ".runs.stages",
+         "Scenario": ".config.scenario", "load_scenario": ".config.scenario", "summarize": ".results.statistics",
+         "testing": ".testing"}
 
 
 def __getattr__(name: str):

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError
+from lewie.errors import InputError
 
 __all__ = ["FileError", "os_error", "read_text", "read_bytes", "check_readable", "check_writable",
            "check_writable_folder", "atomic_write", "write_text_atomic", "write_bytes_atomic", "sniff_format",

@@ -35,7 +35,7 @@ import pandas as pd
 
 from lewie.errors import SAMError, did_you_mean
 
-from .accounts import LEAKAGES, parse_account
+from lewie.sam.accounts import LEAKAGES, parse_account
 
 __all__ = ["Problem", "SamReport", "check_sam", "flow_is_supported", "unsupported_flows"]
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from lewie.errors import did_you_mean
 
-from .workbook import Workbook, WorkbookError, _IndexEntry, _label, _parse_range, _read_index, _ref, _Sheets
+from lewie.sam.workbook import (Workbook, WorkbookError, _IndexEntry, _label, _parse_range, _read_index, _ref, _Sheets)
 
 __all__ = ["FAMILIES", "read_gams_dashboard", "has_index"]
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from lewie.errors import SAMError
 
-from .accounts import parse_account
+from lewie.sam.accounts import parse_account
 
 SAM_SHEET = "SAM"
 

@@ -42,7 +42,7 @@ import pandas as pd
 
 from lewie.errors import InputError, did_you_mean
 
-from .accounts import LEAKAGES, account
+from lewie.sam.accounts import LEAKAGES, account
 
 __all__ = [
     "WorkbookError", "Workbook", "WorkbookEconomy", "read_workbook", "read_dashboard",
@@ -686,7 +686,7 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
     Shares (fshare, eshare, savsh, transfout, EXPROLES, idsh) must lie in [0, 1]: lewie never repairs a
     share silently, so an estimate outside is an error naming the cell. The GAMS code instead replaces a
     draw-0 share of fshare/eshare that is ≤ 0 or ≥ 1 by a random draw; with ``gams_compat=True`` lewie
-    does the same (`lewie.sampling.redraw_inside` from N(estimate, se), random stream
+    does the same (`lewie.runs.sampling.redraw_inside` from N(estimate, se), random stream
     ``default_rng([seed, 0])``, the stream of draw 0), builds draw 0 (the SAM) from the redrawn value
     and records each redraw in ``WorkbookEconomy.redraws`` and the log; the parameter table keeps the
     workbook's estimate, around which the other draws are drawn. Factor shares are rescaled to sum to 1 over factors and budget shares
@@ -810,7 +810,7 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
 
     redrawn: dict[tuple, float] = {}
     if redraw0:
-        from lewie.sampling import redraw_inside
+        from lewie.runs.sampling import redraw_inside
         rng = np.random.default_rng([int(seed), 0])
         keys = list(redraw0)
         new = redraw_inside(rng, np.array([redraw0[k][0] for k in keys]), np.array([redraw0[k][1] for k in keys]))

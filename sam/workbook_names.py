@@ -92,7 +92,7 @@ def resolve_names(wb, overrides: Mapping[str, str] | None = None, *, file=None):
     Raises `lewie.sam.workbook.WorkbookError` for an unknown parameter or variable in ``overrides`` and
     for a required parameter (`REQUIRED`) the workbook does not hold.
     """
-    from .workbook import WorkbookError
+    from lewie.sam.workbook import WorkbookError
     overrides = dict(overrides or {})
     present: dict[str, str] = {}  # lower -> display spelling, variables with at least one value
     first_cell: dict[str, str] = {}

@@ -9,8 +9,8 @@ import importlib
 
 from lewie.errors import InputError, unknown_label
 
-from .base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
-from .newton import NewtonBackend
+from lewie.solvers.base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
+from lewie.solvers.newton import NewtonBackend
 
 DEFAULT = "newton"
 _BACKENDS = {"newton": ("lewie.solvers.newton", "NewtonBackend"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .residuals import SOLUTION_TOL, relative_residuals, worst
+from lewie.solvers.residuals import SOLUTION_TOL, relative_residuals, worst
 
 
 class SolverStatus(str, enum.Enum):
@@ -96,7 +96,7 @@ class Backend(ABC):
     shocks, each from its draw's base) and returns a `BatchResult`; a backend without a batched
     algorithm solves the members one by one with `solve` (the default here). Either way every
     member's status says whether every equation holds to `residuals.SOLUTION_TOL` (the one residual
-    measure); Pyomo's own check of a sample is done by the caller (`lewie.verify`).
+    measure); Pyomo's own check of a sample is done by the caller (`lewie.runs.verify`).
     """
 
     name: str = ""
@@ -113,7 +113,7 @@ class Backend(ABC):
 
     def solve_batch(self, system, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray, *, model=None,
                     tol: float | None = None, **options) -> BatchResult:
-        """Solve every member of a draws × shocks batch (see `lewie.solvers.batch.solve_batch` for
+        """Solve every member of a draws × shocks batch (see `lewie.solvers.reduced_newton.solve_batch` for
         the shapes: X_base (D, n) solves the system at P_base (D, k); P is (D, k) or (D, S, k)).
 
         This default solves the members one by one in ``model`` (the Pyomo model ``system`` was

@@ -33,7 +33,7 @@ import shutil
 import sys
 import tempfile
 
-from .base import Backend, BackendInfo, SolveResult, SolverStatus
+from lewie.solvers.base import Backend, BackendInfo, SolveResult, SolverStatus
 
 _SETUP_HINT = ("run `make ipopt` / tools/setup_ipopt.sh "
                "(needs root + apt for libamplsolver-dev, and pip for cyipopt-wheels)")

@@ -2,7 +2,7 @@
 
 Two paths, both on the residual and Jacobian compiled from the Pyomo constraints:
 
-* the default, `lewie.solvers.batch.solve_batch`: reduced-space Newton on the small core of the
+* the default, `lewie.solvers.reduced_newton.solve_batch`: reduced-space Newton on the small core of the
   system (the other variables are defined explicitly by their equations), one factorisation per
   draw, batched dense linear algebra — the fast path for many parameter sets;
 * the generic full-space path here, `newton_batch`: damped Newton on all variables with one sparse
@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
-from .batch import COLLAPSE, solve_batch
-from .compile import CompiledSystem, compile_model
-from .residuals import STALL_TOL, STOP_TOL, measure_for, stopping_scale
+from lewie.solvers.base import Backend, BackendInfo, BatchResult, SolveResult, SolverStatus
+from lewie.solvers.reduced_newton import COLLAPSE, solve_batch
+from lewie.solvers.tape import CompiledSystem, compile_model
+from lewie.solvers.residuals import STALL_TOL, STOP_TOL, measure_for, stopping_scale
 
 __all__ = ["BatchResult", "NewtonBackend", "newton_batch", "residual_scale", "solve_batch",
            "solve_with_continuation"]
@@ -219,6 +219,6 @@ class NewtonBackend(Backend):
 
     def solve_batch(self, system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray, *,
                     model=None, **options) -> BatchResult:
-        """Draws × shocks at once, by batched reduced-space Newton (`lewie.solvers.batch.solve_batch`;
+        """Draws × shocks at once, by batched reduced-space Newton (`lewie.solvers.reduced_newton.solve_batch`;
         ``model`` is not needed)."""
         return solve_batch(system, X_base, P_base, P, **options)

@@ -1,7 +1,7 @@
 """The one residual measure of lewie: each equation's residual relative to the magnitude of the
-quantities it is built from, so it is unit-free. Verification (`lewie.verify`), the native solvers'
-stopping rules (`lewie.solvers.newton`, `lewie.solvers.batch`), the checks of every draw's base
-(`lewie.draws`) and the reports all use it, and the tolerances below.
+quantities it is built from, so it is unit-free. Verification (`lewie.runs.verify`), the native solvers'
+stopping rules (`lewie.solvers.newton`, `lewie.solvers.reduced_newton`), the checks of every draw's base
+(`lewie.model.recalibration`) and the reports all use it, and the tolerances below.
 
 For an equation F(x, p) = lhs − rhs = 0, its **magnitude** M is F evaluated with every quantity
 replaced by its absolute value and every sum by the sum of absolute values of its terms, through
@@ -25,7 +25,7 @@ A variable defined by an equation (``x == rhs`` as declared) counts with the mag
 definition (see `Magnitudes`), so a market-clearing equation is judged against the supply and
 demand it balances.
 
-M is computed on the compiled tape of the Pyomo model (`lewie.solvers.compile.CompiledSystem`): the
+M is computed on the compiled tape of the Pyomo model (`lewie.solvers.tape.CompiledSystem`): the
 magnitude plan is derived from the tape once per compiled system (`measure_for`), then evaluated at
 any batch of points in one pass, for about the cost of the residual itself.
 """
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cache import DerivedCache
+from lewie.solvers.cache import DerivedCache
 
 # ---- tolerances: defined here once, imported everywhere -----------------------------------------
 ROUNDING = 64 * np.finfo(float).eps  # ≈ 1.4e-14: relative residuals below this are rounding noise

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lewie.sam.io import write_sam
-from lewie.scenario import scenario_from_dict
+from lewie.config.scenario import scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SCENARIO = REPO / "scenarios" / "example_village.toml"

@@ -53,7 +53,7 @@ def lesotho_sweep() -> xr.Dataset:
     import tomllib
 
     import lewie
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     from .conftest import REPO
     path = REPO / "scenarios" / "lesotho_cgp_springs.toml"
     data = tomllib.loads(path.read_text())
@@ -65,5 +65,5 @@ def lesotho_sweep() -> xr.Dataset:
 @functools.cache
 def report(name: str) -> str:
     """The HTML report of `lesotho` ("point"), `lesotho_draws` ("draws") or `lesotho_sweep` ("sweep")."""
-    from lewie.report_html import render_report
+    from lewie.report.html_report import render_report
     return render_report({"point": lesotho, "draws": lesotho_draws, "sweep": lesotho_sweep}[name]())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lewie.cli import run_main
+from lewie.cli.main import run_main
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SCENARIO = REPO / "scenarios" / "example_village.toml"

@@ -1,5 +1,5 @@
 """Every bundled scenario's simulated economies keep their accounts, and the liquidity constraint
-against hand-derived closed forms (lewie.liquidity)."""
+against hand-derived closed forms (lewie.model.liquidity)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import CalibrationError, InputError
 
 from .conftest import sam_from_flows, write_scenario

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lewie import analysis as A
+from lewie.results import analysis as A
 
 from .draws_fixture import FAILED_VALUE, lesotho, lesotho_draws, lesotho_sweep
 

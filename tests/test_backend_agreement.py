@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 import lewie
 from benchmarks.economies import SHOCKS, apply_shock, benchmark_scenario
-from lewie.draws import perturb_shares, recalibrate
+from lewie.model.recalibration import perturb_shares, recalibrate
 from lewie.errors import SolveError
 from lewie.solvers import registry
-from lewie.solvers.batch import solve_batch
-from lewie.solvers.compile import compile_model
-from lewie.verify import verify
+from lewie.solvers.reduced_newton import solve_batch
+from lewie.solvers.tape import compile_model
+from lewie.runs.verify import verify
 
 pytestmark = pytest.mark.ipopt
 

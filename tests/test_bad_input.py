@@ -4,7 +4,7 @@ import pytest
 import lewie
 from lewie.errors import CalibrationError, InputError, SAMError
 from lewie.sam.io import read_sam, write_sam
-from lewie.scenario import load_scenario, scenario_from_dict
+from lewie.config.scenario import load_scenario, scenario_from_dict
 
 from .conftest import EXAMPLE_SAM, example_dict
 

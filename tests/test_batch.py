@@ -1,7 +1,7 @@
 """`lewie batch`: scenarios × variants × draws on dask.distributed, chunk by chunk, resumable.
 
 The distributed runs are compared with a plain in-process run of the same draws
-(`lewie.montecarlo.run_draws`): a worker killed mid-batch, an interrupted batch resumed, any chunk
+(`lewie.runs.montecarlo.run_draws`): a worker killed mid-batch, an interrupted batch resumed, any chunk
 size and 1 or 2 workers must all give identical results.
 """
 from __future__ import annotations
@@ -18,12 +18,11 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from lewie.batch import (CHUNK_DIR, MANIFEST, BatchInterrupted, Progress, dask_client, plan_batch, run_batch,
-                         scenario_key)
-from lewie.cli_batch import batch_cmd
+from lewie.runs.dask_batch import (CHUNK_DIR, MANIFEST, BatchInterrupted, Progress, dask_client, plan_batch, run_batch, scenario_key)
+from lewie.cli.batch_commands import batch_cmd
 from lewie.errors import InputError
-from lewie.montecarlo import run_draws
-from lewie.results import load_results, save_results
+from lewie.runs.montecarlo import run_draws
+from lewie.results.dataset import load_results, save_results
 
 REPO = Path(__file__).resolve().parents[1]
 ZAMBIA = REPO / "scenarios" / "zambia_cgp.toml"
@@ -32,7 +31,7 @@ BATCH_ATTRS = ("scenario_key", "batch_draws")
 
 
 def reference(scenario, tmp_path: Path) -> xr.Dataset:
-    """A plain in-process run of the same draws (`lewie.montecarlo.run_draws`), written like any results."""
+    """A plain in-process run of the same draws (`lewie.runs.montecarlo.run_draws`), written like any results."""
     ds = run_draws(scenario)
     return load_results(save_results(ds, tmp_path / f"reference-{Path(scenario.source).stem}.nc"))
 

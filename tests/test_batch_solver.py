@@ -8,13 +8,12 @@ from pyomo.core.expr.visitor import identify_variables
 
 import lewie
 from benchmarks.economies import SHOCKS, apply_shock, benchmark_scenario
-from lewie.draws import (ShareDraws, base_shares, check_bases, normalise, perturb_shares,
-                         recalibrate)
+from lewie.model.recalibration import ShareDraws, base_shares, check_bases, normalise, perturb_shares, recalibrate
 from lewie.errors import CalibrationError
 from lewie.solvers.base import SolverStatus
-from lewie.solvers.batch import explicit_for, residual_table, solve_batch
-from lewie.verify import verify_batch
-from lewie.solvers.compile import compile_model
+from lewie.solvers.reduced_newton import explicit_for, residual_table, solve_batch
+from lewie.runs.verify import verify_batch
+from lewie.solvers.tape import compile_model
 from lewie.solvers.newton import NewtonBackend, newton_batch, residual_scale
 
 from .conftest import EXAMPLE_SCENARIO, REPO

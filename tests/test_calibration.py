@@ -4,10 +4,10 @@ import pytest
 
 import lewie
 from lewie.errors import CalibrationError
-from lewie.pipeline import check_base
+from lewie.runs.stages import check_base
 from lewie.sam.io import read_sam
-from lewie.social_accounts import net_flows, sam_from_model
-from lewie.verify import residual_table
+from lewie.model.social_accounts import net_flows, sam_from_model
+from lewie.runs.verify import residual_table
 
 from .conftest import EXAMPLE_SAM
 
@@ -26,21 +26,21 @@ def test_round_trip_sam_model_sam_is_exact(example_scenario):
 def test_every_equation_holds_at_the_base(example_scenario):
     sim = built(example_scenario)
     table = residual_table(sim.model)
-    assert len(table) == sum(1 for _ in sim.model.component_data_objects(lewie.pipeline.pyo.Constraint))
+    assert len(table) == sum(1 for _ in sim.model.component_data_objects(lewie.runs.stages.pyo.Constraint))
     assert table["relative"].max() <= 1e-9
 
 
 def test_model_is_square(example_scenario):
-    from lewie.solvers.compile import compile_model
+    from lewie.solvers.tape import compile_model
     sim = built(example_scenario)
     system = compile_model(sim.model)
     assert system.n == system.m
-    assert not list(sim.model.component_objects(lewie.pipeline.pyo.Objective))
+    assert not list(sim.model.component_objects(lewie.runs.stages.pyo.Objective))
 
 
 def test_base_check_catches_a_wrong_parameter(example_scenario):
     sim = built(example_scenario)
-    sim.model.tfp["crops", "eligible"] = 1.01 * lewie.pipeline.pyo.value(sim.model.tfp["crops", "eligible"])
+    sim.model.tfp["crops", "eligible"] = 1.01 * lewie.runs.stages.pyo.value(sim.model.tfp["crops", "eligible"])
     with pytest.raises(CalibrationError, match=r"eq_value_added\[good=crops, household=eligible\]"):
         check_base(sim.model, sim.sam, sim.structure)
 

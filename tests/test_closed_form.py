@@ -2,8 +2,8 @@
 import pytest
 
 import lewie
-from lewie import analysis as A
-from lewie.scenario import scenario_from_dict
+from lewie.results import analysis as A
+from lewie.config.scenario import scenario_from_dict
 
 from .conftest import example_dict, sam_from_flows, write_scenario
 

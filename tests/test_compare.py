@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 import lewie
-from lewie import analysis as A
-from lewie.cli_batch import compare_cmd
-from lewie.compare import LONG_COLUMNS, compare, differences, forest_plot, main_activities
+from lewie.results import analysis as A
+from lewie.cli.batch_commands import compare_cmd
+from lewie.results.compare import LONG_COLUMNS, compare, differences, forest_plot, main_activities
 from lewie.errors import InputError
-from lewie.montecarlo import run_draws
-from lewie.results import load_results, save_results
+from lewie.runs.montecarlo import run_draws
+from lewie.results.dataset import load_results, save_results
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = {"lesotho_cgp_springs": "Lesotho: Child Grants Programme and SPRINGS",  # studies go by scenario name

@@ -11,11 +11,11 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import montecarlo
-from lewie.engine import RunInterrupted, run_to_folder
+from lewie.runs import montecarlo
+from lewie.runs.engine import RunInterrupted, run_to_folder
 from lewie.errors import SolveError
 from lewie.solvers import registry
-from lewie.status import RunStatus
+from lewie.results.status import RunStatus
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "scenarios" / "example_village.toml"
@@ -93,7 +93,7 @@ def test_an_interrupted_run_keeps_its_chunks_and_resumes_with_the_missing_ones(t
 
 def test_cli_run_resumes(tmp_path):
     from click.testing import CliRunner
-    from lewie.cli import cli
+    from lewie.cli.main import cli
     out = tmp_path / "r" / "ex.nc"
     res = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--draws", "3", "--chunk", "2", "--out", str(out),
                                    "--keep-chunks"])
@@ -140,9 +140,9 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_no_pipeline_montecarlo_cycle_and_solvers_do_not_import_upward():
-    assert not any(m.startswith("lewie.montecarlo") for m in _imports(REPO / "lewie" / "pipeline.py"))
-    assert "lewie.pipeline" in _imports(REPO / "lewie" / "montecarlo.py")
+    assert not any(m.startswith("lewie.runs.montecarlo") for m in _imports(REPO / "lewie" / "runs" / "stages.py"))
+    assert "lewie.runs.stages" in _imports(REPO / "lewie" / "runs" / "montecarlo.py")
     for f in (REPO / "solvers").glob("*.py"):
         bad = {m for m in _imports(f) if m.startswith("lewie.") and not m.startswith("lewie.solvers")
-               and m not in ("lewie.errors", "lewie.registry")}
+               and m not in ("lewie.errors", "lewie.model.registry")}
         assert not bad, f"{f.name} imports {sorted(bad)}"

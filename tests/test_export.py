@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 import lewie
-from lewie import analysis as A
-from lewie.cli_report import export_cmd
+from lewie.results import analysis as A
+from lewie.cli.report_commands import export_cmd
 from lewie.errors import InputError
-from lewie.export import TABLES, export_csv, export_xlsx, tidy_tables
-from lewie.results import save_results
+from lewie.results.export import TABLES, export_csv, tidy_tables
+from lewie.results.paper_tables import export_xlsx
+from lewie.results.dataset import save_results
 
 from .conftest import EXAMPLE_SCENARIO
 from .draws_fixture import lesotho, lesotho_draws, lesotho_sweep
@@ -158,7 +159,7 @@ def test_sweep_dims_become_columns():
 def test_xlsx_and_csv_read_back(draws, tmp_path):
     ds = lesotho_draws()
     xlsx = export_xlsx(ds, tmp_path / "out" / "tables.xlsx")
-    from lewie.paper_tables import wide_tables
+    from lewie.results.paper_tables import wide_tables
     paper = [t.sheet for t in wide_tables(ds)]  # the paper tables come first
     assert openpyxl.load_workbook(xlsx, read_only=True).sheetnames == paper + list(TABLES)
     files = export_csv(ds, tmp_path / "csv")
@@ -208,8 +209,8 @@ def test_cli_export_errors(results_file, tmp_path):
 
 
 def test_report_and_export_are_registered_on_the_main_cli(results_file, tmp_path, capsys):
-    """Needs the two registration lines in lewie/cli.py (see lewie/cli_report.py)."""
-    from lewie.cli import cli, main
+    """Needs the two registration lines in lewie/cli/main.py (see lewie/cli/report_commands.py)."""
+    from lewie.cli.main import cli, main
     assert {"report", "export"} <= set(cli.commands)
     with pytest.raises(SystemExit) as ex:
         main(["export", str(tmp_path / "nope.nc"), "--csv", str(tmp_path)])

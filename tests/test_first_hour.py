@@ -17,10 +17,10 @@ import xarray as xr
 from click.testing import CliRunner
 
 import lewie
-from lewie import analysis as A
-from lewie.cli import cli
+from lewie.results import analysis as A
+from lewie.cli.main import cli
 from lewie.errors import InputError, LewieError
-from lewie.uncertainty import NO_UNCERTAINTY
+from lewie.results.uncertainty import NO_UNCERTAINTY
 
 from .conftest import EXAMPLE_SAM, EXAMPLE_SCENARIO, REPO
 from .draws_fixture import lesotho_draws, lesotho_sweep
@@ -65,8 +65,8 @@ def test_params_template_round_trips_through_run_with_draws(tmp_path, caplog):
     table = pd.read_csv(tmp_path / "parameters.csv", dtype=str, keep_default_na=False)
     assert list(table.columns) == ["parameter", "good", "good2", "factor", "household", "value", "se"]
     assert (table["se"] == "").all()
-    from lewie.pipeline import Simulation
-    from lewie.sampling import entry_keys, point_values
+    from lewie.runs.stages import Simulation
+    from lewie.runs.sampling import entry_keys, point_values
     sim = Simulation(case).load().validate().calibrate()
     keys = entry_keys(sim.calibration)
     assert [tuple(r) for r in table[["parameter", "good", "good2", "factor", "household"]].to_numpy()] == keys
@@ -76,7 +76,7 @@ def test_params_template_round_trips_through_run_with_draws(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="lewie"):
         printed = _invoke("run", scenario, "--draws", 10, "--out", tmp_path / "r.nc")
     assert NO_UNCERTAINTY in caplog.text and NO_UNCERTAINTY in printed
-    ds = lewie.results.load_results(tmp_path / "r.nc")
+    ds = lewie.results.dataset.load_results(tmp_path / "r.nc")
     plain = lewie.run(case)
     np.testing.assert_array_equal(ds["income"].sel(draw=0).values, plain["income"].sel(draw=0).values)
     assert bool((ds["income"] == ds["income"].sel(draw=0)).all())
@@ -96,7 +96,7 @@ def _unround_case(tmp_path: Path) -> Path:
     """The example with the eligible group's budget shares made non-round (7.77 of its retail spending
     moved to services, the exports of both adjusted so every account still balances), a parameter
     table with the SAM's exact values and standard errors (`template`), and a scenario naming it."""
-    from lewie.parameter_template import template
+    from lewie.runs.parameter_template import template
     from lewie.sam.io import read_sam, write_sam
     case = _case(tmp_path, EXAMPLE_SCENARIO, EXAMPLE_SAM.parent)
     sam = read_sam(tmp_path / "sam.csv")
@@ -173,25 +173,25 @@ def test_a_monte_carlo_run_without_uncertainty_warns_and_shows_no_bands(caplog, 
     with caplog.at_level(logging.WARNING, logger="lewie"):
         lewie.run(EXAMPLE_SCENARIO)  # a point run: nothing to warn about
     assert NO_UNCERTAINTY not in caplog.text
-    from lewie.report_html import render_report
-    from lewie.report_text import summary
+    from lewie.report.html_report import render_report
+    from lewie.report.text_summary import summary
     text = summary(flat_draws)
     assert NO_UNCERTAINTY in text and "5-95%" not in text and "[1.196, 1.196]" not in text
     page = render_report(flat_draws)
     assert "No parameter uncertainty: bands are not computed" in page and "5th pct" not in page
-    from lewie.paper_tables import wide_tables
+    from lewie.results.paper_tables import wide_tables
     t = wide_tables(flat_draws)[0]
     assert [s for _, s in t.columns] == ["point"] and NO_UNCERTAINTY in t.notes[0]
-    from lewie.export import tidy_tables
+    from lewie.results.export import tidy_tables
     assert set(tidy_tables(flat_draws)["multipliers"]["statistic"]) == {"point"}
-    from lewie.compare import comparison_table
+    from lewie.results.compare import comparison_table
     row = comparison_table({"flat": flat_draws}).iloc[0]
     assert np.isnan(row["income_multiplier_nominal_p05"]) and np.isnan(row["income_multiplier_nominal_mean"])
     assert row["income_multiplier_nominal_point"] == pytest.approx(float(A.income_multiplier(flat_draws).sel(draw=0).squeeze()))
 
 
 def test_text_summary_has_bands_on_income_by_group_and_labels_the_sweep():
-    from lewie.report_text import summary
+    from lewie.report.text_summary import summary
     ds = lesotho_draws()
     text = summary(ds)
     block = text.split("Income change by household group")[1].split("\n\n")[0]
@@ -219,7 +219,7 @@ def _sheet_rows(ws):
 
 
 def test_wide_excel_tables_equal_summarize_to_the_printed_precision(tmp_path):
-    from lewie.export import export_xlsx
+    from lewie.results.paper_tables import export_xlsx
     ds = lesotho_draws()
     path = export_xlsx(ds, tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
@@ -259,7 +259,7 @@ def test_wide_excel_tables_equal_summarize_to_the_printed_precision(tmp_path):
 
 
 def test_stata_export_of_the_tidy_tables(tmp_path):
-    from lewie.export import export_dta, tidy_tables
+    from lewie.results.export import export_dta, tidy_tables
     ds = lesotho_draws()
     files = export_dta(ds, tmp_path / "dta")
     tidy = tidy_tables(ds)
@@ -273,7 +273,7 @@ def test_stata_export_of_the_tidy_tables(tmp_path):
 
 
 def _saved(tmp_path, ds) -> Path:
-    from lewie.results import save_results
+    from lewie.results.dataset import save_results
     return save_results(ds, tmp_path / "r.nc")
 
 
@@ -281,10 +281,10 @@ def _saved(tmp_path, ds) -> Path:
 # the simulated SAM
 # ------------------------------------------------------------------------------------------------
 def test_simulated_sam_balances_and_rebuilds_the_simulated_equilibrium(tmp_path):
-    from lewie.pipeline import Simulation
+    from lewie.runs.stages import Simulation
     from lewie.sam.io import read_sam
-    from lewie.sam_export import imbalance, sam_from_results
-    from lewie.social_accounts import net_flows, sam_from_model
+    from lewie.results.sam_export import imbalance, sam_from_results
+    from lewie.model.social_accounts import net_flows, sam_from_model
     ds = lewie.run(EXAMPLE_SCENARIO)
     sim = Simulation(EXAMPLE_SCENARIO).load().validate().calibrate().build().solve()
     want = net_flows(sam_from_model(sim.model, sim.structure))
@@ -306,7 +306,7 @@ def test_simulated_sam_balances_and_rebuilds_the_simulated_equilibrium(tmp_path)
     # calibrated as an economy of its own, the simulated SAM's base is the simulated equilibrium (in value)
     data = tomllib.loads(EXAMPLE_SCENARIO.read_text())
     data.update(sam=str(path), interventions=[])
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     rebuilt = Simulation(scenario_from_dict(data, base=tmp_path)).load().validate().calibrate().build()
     sim_state = ds.sel(variant="all", draw=0, state="simulated")
     lv = rebuilt.calibration.levels
@@ -321,13 +321,13 @@ def test_sam_export_picks_labels_and_says_what_is_wrong(tmp_path):
     ds = lesotho_draws()
     res = _saved(tmp_path, ds)
     runner = CliRunner()
-    from lewie.cli import main
+    from lewie.cli.main import main
     with pytest.raises(SystemExit) as ex:
         main(["sam", "export", str(res), "--variant", "spring", "--out", str(tmp_path / "x.csv")])
     assert ex.value.code != 0
     r = runner.invoke(cli, ["sam", "export", str(res), "--out", str(tmp_path / "x.csv")])
     assert isinstance(r.exception, InputError) and "--variant" in str(r.exception)
-    from lewie.sam_export import sam_from_results
+    from lewie.results.sam_export import sam_from_results
     with pytest.raises(InputError, match="did you mean 'springs'"):
         sam_from_results(ds, variant="spring")
     with pytest.raises(InputError, match=r"draw 99 is not in the results \(draws 0\.\.80\)"):
@@ -352,22 +352,22 @@ def test_currency_and_year_reach_every_table_and_figure(tmp_path):
     assert ds.attrs["currency"] == "KES" and ds.attrs["year"] == 2016
     assert ds["income"].attrs["units"] == "2016 KES" and ds["cost"].attrs["units"] == "2016 KES"
     assert ds["production"].attrs["units"] == "2016 KES at base prices"
-    from lewie.paper_tables import wide_tables
-    from lewie.report_html import render_report
-    from lewie.report_text import summary
+    from lewie.results.paper_tables import wide_tables
+    from lewie.report.html_report import render_report
+    from lewie.report.text_summary import summary
     assert "Income change by household group (2016 KES)" in summary(ds)
     page = render_report(ds)
     assert 'data-ylabel="income change (2016 KES)"' in page and "Income change by household group (2016 KES)" in page
     assert "(2016 KES" in wide_tables(ds)[1].title
-    from lewie.export import tidy_tables
+    from lewie.results.export import tidy_tables
     tidy = tidy_tables(ds)
     units = tidy["income_change"].groupby("measure")["unit"].first()
     assert units["nominal change"] == "2016 KES" and units["real change"] == "2016 KES at base prices"
     assert units["nominal % change"] == "%" and set(tidy["multipliers"]["unit"]) == {"1"}
     prov = dict(zip(tidy["provenance"]["key"], tidy["provenance"]["value"]))
     assert prov["currency"] == "KES" and prov["year"] == "2016"
-    from lewie.compare import compare
-    from lewie.results import save_results
+    from lewie.results.compare import compare
+    from lewie.results.dataset import save_results
     p1 = save_results(ds, tmp_path / "a.nc")
     p2 = save_results(ds, tmp_path / "b.nc")
     table, long = compare([p1, p2])

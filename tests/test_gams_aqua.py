@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from lewie.gams import gams_items, read_gams_draws
-from lewie.montecarlo import MonteCarlo, run_draws
+from lewie.results.gams import gams_items, read_gams_draws
+from lewie.runs.montecarlo import MonteCarlo, run_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "myanmar_aqua.toml"
@@ -215,8 +215,8 @@ def test_autoout_sits_beside_the_authors_gams_autoout_cell_by_cell(replay, tmp_p
     import openpyxl
     from click.testing import CliRunner
 
-    from lewie.cli import cli
-    from lewie.results import save_results
+    from lewie.cli.main import cli
+    from lewie.results.dataset import save_results
     nc, out = tmp_path / "replay.nc", tmp_path / "autoout.xlsx"
     save_results(replay, nc)
     res = CliRunner().invoke(cli, ["export", str(nc), "--autoout", str(out), "--exclude-draws", "101"])
@@ -258,8 +258,8 @@ def test_lewie_run_on_the_command_line_with_gams_draws_file(tmp_path):
     labels kept) replays GAMS's draw 0: tyD of sim1 is the exact solve's."""
     from click.testing import CliRunner
 
-    from lewie.cli import cli
-    from lewie.results import load_results
+    from lewie.cli.main import cli
+    from lewie.results.dataset import load_results
     f = pd.read_csv(FIX / "gams_fshare_dr.csv").assign(parameter="fshare")
     e = pd.read_csv(FIX / "gams_eshare_dr.csv").assign(parameter="eshare")
     both = pd.concat([f, e], ignore_index=True)

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lewie.draws import gams_fixed_factor_floor, labour_endowments, labour_rule, recalibrate
+from lewie.model.recalibration import gams_fixed_factor_floor, labour_endowments, labour_rule, recalibrate
 from lewie.errors import InputError
-from lewie.gams import draw_number, read_gams_draws
-from lewie.pipeline import Simulation
-from lewie.sampling import read_draws
+from lewie.results.gams import draw_number, read_gams_draws
+from lewie.runs.stages import Simulation
+from lewie.runs.sampling import read_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,14 +46,14 @@ def test_labour_endowment_follows_each_draws_labour_use_as_gams_does(sim):
 
 
 def test_recalibrated_draws_use_the_recomputed_endowment_and_solve_their_own_model(sim):
-    from lewie.draws import ShareDraws, base_shares
+    from lewie.model.recalibration import ShareDraws, base_shares
     cal = sim.calibration
     rng = np.random.default_rng(2)
     fs = base_shares(cal).factor_share * np.exp(0.1 * rng.standard_normal((4, len(cal.factor_uses))))
-    from lewie.draws import normalise
+    from lewie.model.recalibration import normalise
     draws = normalise(cal, ShareDraws(factor_share=fs))
     X0, P0 = recalibrate(sim.model, cal, draws, labour="village")  # checks every draw's base
-    from lewie.solvers.compile import compile_model
+    from lewie.solvers.tape import compile_model
     system = compile_model(sim.model)
     pos = system.param_positions(sim.model.labour_endowment)
     got = P0[:, [pos[k] for k in cal.labour_supply]]

@@ -1,5 +1,5 @@
 """A GAMS dashboard with its own Index sheet (simActive, facSim, pzSim, pshiftSim) becomes variants
-named after its sims (lewie.sam.dashboard, lewie.gams.with_gams_dashboard)."""
+named after its sims (lewie.sam.dashboard, lewie.results.gams.with_gams_dashboard)."""
 from __future__ import annotations
 
 import tomllib
@@ -12,7 +12,7 @@ import pytest
 import lewie
 from lewie.errors import InputError
 from lewie.sam.dashboard import read_gams_dashboard
-from lewie.scenario import scenario_from_dict
+from lewie.config.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "example_workbook.toml"

@@ -15,8 +15,8 @@ import pytest
 import lewie
 from lewie.errors import SolveError
 from lewie.solvers.base import SolverStatus
-from lewie.solvers.batch import residual_table, solve_batch
-from lewie.solvers.compile import compile_model
+from lewie.solvers.reduced_newton import residual_table, solve_batch
+from lewie.solvers.tape import compile_model
 from lewie.solvers.newton import NewtonBackend
 
 from .conftest import EXAMPLE_SCENARIO

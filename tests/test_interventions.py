@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import InputError
 
 from .conftest import sam_from_flows, write_scenario
@@ -113,7 +113,7 @@ def test_cash_transfer_split_by_shares(tmp_path):
 def test_cash_transfer_relaxing_the_input_budget(tmp_path):
     """σ·T more input budget: with labour priced outside, value added V ∝ I^(0.2/(1 − 0.5)); land earns
     30% of V and the liquidity rent (20% of V less input spending) is the owner's too, while σT of the
-    transfer pays for the inputs (lewie.liquidity), so the owner gains T + 50·((1 + σT/20)^0.4 − 1) − σT.
+    transfer pays for the inputs (lewie.model.liquidity), so the owner gains T + 50·((1 + σT/20)^0.4 − 1) − σT.
     (Before the books were kept the rent was nobody's: T + 30·(...).)"""
     T, sigma = 10.0, 0.5
     ds = run_world(tmp_path, [{"kind": "cash_transfer", "households": ["owner"], "amount": T,
@@ -300,7 +300,7 @@ def test_local_procurement_from_some_groups_buys_in_their_villages(tmp_path):
 
 
 def test_interventions_in_one_variant_add_up_and_productivity_gains_multiply(tmp_path):
-    from lewie.interventions import shocked_parameters
+    from lewie.model.interventions import shocked_parameters
     sim = lewie.Simulation(write_scenario(tmp_path, world_economy(), **WORLD, interventions=[
         {"kind": "cash_transfer", "households": ["owner"], "amount": 3.0},
         {"kind": "cash_transfer", "households": ["owner"], "amount": 4.0},

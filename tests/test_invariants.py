@@ -5,9 +5,9 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
-from lewie.scenario import scenario_from_dict
-from lewie.social_accounts import sam_from_model
+from lewie.results import analysis as A
+from lewie.config.scenario import scenario_from_dict
+from lewie.model.social_accounts import sam_from_model
 
 from .conftest import example_dict
 
@@ -26,9 +26,9 @@ def test_zero_shock_gives_zero_change():
 def test_homogeneity_doubling_fixed_prices_and_exogenous_income(example_scenario):
     """Doubling every fixed price (world prices and wages, the outside price level), every exogenous
     income and the transfer doubles nominal results and leaves real ones and quantities unchanged."""
-    from lewie.interventions import shocked_parameters
+    from lewie.model.interventions import shocked_parameters
     from lewie.solvers import get_backend
-    from lewie.verify import verify
+    from lewie.runs.verify import verify
 
     def solve(factor):
         sim = lewie.Simulation(example_scenario).load().validate().calibrate().build()
@@ -47,7 +47,7 @@ def test_homogeneity_doubling_fixed_prices_and_exogenous_income(example_scenario
                 v.set_value(factor * v.value)
         assert get_backend("newton").solve(m).status.ok
         verify(m, tol=1e-9)
-        return lewie.results.snapshot(m, sim.structure)
+        return lewie.results.dataset.snapshot(m, sim.structure)
 
     one, two = solve(1.0), solve(2.0)
     nominal = ("income", "price_household", "rent", "savings", "exogenous_income", "price_value_added")
@@ -98,9 +98,9 @@ def test_zero_shock_gives_zero_change_with_liquidity_constraint():
 def test_homogeneity_with_liquidity_constraint():
     """Doubling every fixed price, exogenous income, the input budgets and their outside finance
     doubles nominal results (the liquidity rent too) and leaves quantities unchanged."""
-    from lewie.interventions import shocked_parameters
+    from lewie.model.interventions import shocked_parameters
     from lewie.solvers import get_backend
-    from lewie.verify import verify
+    from lewie.runs.verify import verify
 
     def solve(factor):
         sim = lewie.Simulation(scenario_from_dict(liquidity_dict())).load().validate().calibrate().build()
@@ -120,7 +120,7 @@ def test_homogeneity_with_liquidity_constraint():
                 v.set_value(factor * v.value)
         assert get_backend("newton").solve(m).status.ok
         verify(m, tol=1e-9)
-        snap = lewie.results.snapshot(m, sim.structure)
+        snap = lewie.results.dataset.snapshot(m, sim.structure)
         snap["liquidity_rent"] = {k: pyo.value(v) for k, v in m.liquidity_rent.items()}
         return snap
 

@@ -3,7 +3,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 import lewie
-from lewie.solvers.compile import compile_model
+from lewie.solvers.tape import compile_model
 
 
 def pyomo_residuals(system):

@@ -1,4 +1,4 @@
-"""Several labour factors with their own supply elasticities (lewie.labour)."""
+"""Several labour factors with their own supply elasticities (lewie.model.labour)."""
 from __future__ import annotations
 
 import math
@@ -6,10 +6,10 @@ import math
 import pytest
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import InputError
-from lewie.labour import constrained_labour
-from lewie.scenario import scenario_from_dict
+from lewie.model.labour import constrained_labour
+from lewie.config.scenario import scenario_from_dict
 
 from .conftest import example_dict, sam_from_flows, write_scenario
 

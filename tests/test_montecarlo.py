@@ -12,13 +12,13 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
-from lewie.cli import main
+from lewie.results import analysis as A
+from lewie.cli.main import main
 from lewie.errors import CalibrationError
-from lewie.montecarlo import MonteCarlo, prepare, pyomo_sample, solve_draws
-from lewie.results import load_results, save_results
-from lewie.sampling import entry_keys, entry_name, point_values
-from lewie.scenario import scenario_from_dict
+from lewie.runs.montecarlo import MonteCarlo, prepare, pyomo_sample, solve_draws
+from lewie.results.dataset import load_results, save_results
+from lewie.runs.sampling import entry_keys, entry_name, point_values
+from lewie.config.scenario import scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "example_workbook.toml"
@@ -147,7 +147,7 @@ def test_supplied_draws_are_used_exactly(tmp_path):
     ds = lewie.run(sc, draws_file=path)
     # recorded portably: relative to the scenario's folder when near it, else by name (where the
     # checkout and the temporary folder are decides which)
-    from lewie.provenance import portable_path, scenario_base
+    from lewie.results.provenance import portable_path, scenario_base
     assert ds.attrs["draw_method"] == "supplied"
     assert ds.attrs["draws_file"] == portable_path(path, scenario_base(sc))
     assert ds.attrs["draws_file"].endswith(path.name) and not ds.attrs["draws_file"].startswith("/")
@@ -171,7 +171,7 @@ def test_supplied_draws_are_used_exactly(tmp_path):
                 pytest.approx(row[f"budget_share|{g}|||Inel"], rel=1e-13)
     # and in the model's parameters of each draw's recalibrated base
     mc = MonteCarlo(scenario(montecarlo={"draws": 0}), draws_file=path)
-    from lewie.draws import recalibrate
+    from lewie.model.recalibration import recalibrate
     x0, p0 = recalibrate(mc.sim.model, mc.sim.calibration, mc.draws(0, 3).share_draws())
     pos = mc.system.param_positions(mc.sim.model.factor_share)
     for (g, f, h), j in pos.items():
@@ -200,10 +200,10 @@ def test_a_failed_draw_is_kept_visibly_and_left_out_of_the_statistics(tmp_path):
     st = lewie.summarize(ds, "income")
     assert st["n_draws"].values.tolist() == [4, 4] and st.attrs["excluded_solves"] == 2
     assert st.attrs["excluded_draws"] == 1
-    from lewie.report_text import summary
+    from lewie.report.text_summary import summary
     text = summary(ds)
     assert "failed: 2 of 12 solves" in text and "draw 3: failed: recalibration" in text
-    from lewie.montecarlo import run_draws
+    from lewie.runs.montecarlo import run_draws
     with pytest.raises(CalibrationError, match="draw 3: supplied factor shares"):  # strict: raise instead
         run_draws(scenario(montecarlo={"draws": 0}), draws_file=path, draws=3, strict=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import InputError
 
 from .conftest import write_scenario

@@ -1,4 +1,4 @@
-"""One registry (lewie.registry) of every variable and parameter: the model's declarations, the
+"""One registry (lewie.model.registry) of every variable and parameter: the model's declarations, the
 results metadata, the dims of exports and comparisons, the GAMS names and docs/registry.md come from it."""
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pyomo.environ as pyo
 import pytest
 
 import lewie
-from lewie import registry
-from lewie.calibrate import GAMS_NAMES
-from lewie.model import PARAMETERS, VARIABLES
-from lewie.results import OUTPUTS
+from lewie.model import registry
+from lewie.model.calibration import GAMS_NAMES
+from lewie.model.declaration import PARAMETERS, VARIABLES
+from lewie.results.dataset import OUTPUTS
 
 REPO = Path(__file__).resolve().parents[1]
 LEAD = ("variant", "draw", "state")
@@ -60,13 +60,13 @@ def test_gams_names_come_from_the_registry_and_agree_with_the_workbook_maps():
     assert registry.from_gams("nonsense") is None
     # the maps of the workbook import and of supplied draws (to be switched to the registry) agree with it
     from lewie.sam.workbook import GAMS_PARAMETER
-    from lewie.sampling import GAMS_NAMES as DRAW_NAMES
+    from lewie.runs.sampling import GAMS_NAMES as DRAW_NAMES
     assert registry.workbook_names() == GAMS_PARAMETER
     assert {k: registry.from_gams(k) for k in DRAW_NAMES} == DRAW_NAMES
 
 
 def test_docs_are_generated_from_the_registry():
     assert (REPO / "docs" / "registry.md").read_text(encoding="utf-8") == registry.markdown(), \
-        "docs/registry.md is stale: python -m lewie.registry > docs/registry.md"
+        "docs/registry.md is stale: python -m lewie.model.registry > docs/registry.md"
     for e in registry.ENTRIES:
         assert f"`{e.name}`" in registry.markdown()

@@ -12,7 +12,7 @@ from .reliability import EXAMPLE_SCENARIO, assert_clean_error, lewie, scenario_t
 def results(tmp_path_factory):
     """A real results file of the example (point estimates)."""
     from lewie import run
-    from lewie.results import save_results
+    from lewie.results.dataset import save_results
     path = tmp_path_factory.mktemp("res") / "example.nc"
     save_results(run(EXAMPLE_SCENARIO), path)
     return path

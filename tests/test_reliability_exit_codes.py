@@ -40,7 +40,7 @@ def test_sam_check_exits_one_as_a_program_too(tmp_path):
     s = read_sam(EXAMPLE_SAM)
     s.loc["com:crops", "hh:eligible"] += 1.0
     bad = write_sam(s, tmp_path / "bad.csv")
-    proc = subprocess.run([sys.executable, "-m", "lewie.cli", "sam", "check", str(bad)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "lewie.cli.main", "sam", "check", str(bad)], capture_output=True,
                           text=True)
     assert proc.returncode == 1, proc.stderr
 
@@ -58,8 +58,8 @@ def test_run_with_failed_solves_is_one_with_the_count(tmp_path, capsys, monkeypa
     status = ds["status"].values.astype(object)
     status[..., 2] = "failed: solver"
     ds["status"] = (ds["status"].dims, status.astype(str))
-    import lewie.engine as engine
-    from lewie.results import save_results
+    import lewie.runs.engine as engine
+    from lewie.results.dataset import save_results
 
     def run_to_folder(*a, save_to=None, **k):  # writes the results inside the folder's lock, as the real one
         save_results(ds, save_to)
@@ -80,7 +80,7 @@ def _outcome(failed):
 
 @pytest.mark.parametrize("failed, code", [((10, 10), 1), ((1, 10), 1), ((0, 10), 0)])
 def test_batch_with_failed_solves_is_one(tmp_path, capsys, monkeypatch, failed, code):
-    import lewie.batch as batch
+    import lewie.runs.dask_batch as batch
     monkeypatch.setattr(batch, "run_batch", lambda *a, **k: _outcome(failed))
     rc, out, err = lewie(capsys, "batch", EXAMPLE_SCENARIO, "--out", tmp_path, "--no-progress")
     assert rc == code, err
@@ -89,7 +89,7 @@ def test_batch_with_failed_solves_is_one(tmp_path, capsys, monkeypatch, failed, 
 
 
 def test_interrupted_run_is_130(tmp_path, capsys, monkeypatch):
-    import lewie.engine as engine
+    import lewie.runs.engine as engine
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -99,7 +99,7 @@ def test_interrupted_run_is_130(tmp_path, capsys, monkeypatch):
 
 
 def test_interrupted_batch_is_130_and_says_how_far_it_got(tmp_path, capsys, monkeypatch):
-    import lewie.batch as batch
+    import lewie.runs.dask_batch as batch
 
     def interrupted(*a, **k):
         raise batch.BatchInterrupted(3, 8, tmp_path)
@@ -109,7 +109,7 @@ def test_interrupted_batch_is_130_and_says_how_far_it_got(tmp_path, capsys, monk
 
 
 def test_internal_error_is_two_and_one_line(tmp_path, capsys, monkeypatch):
-    import lewie.engine as engine
+    import lewie.runs.engine as engine
 
     def bug(*a, **k):
         raise ZeroDivisionError("a bug")

@@ -13,9 +13,9 @@ import time
 import pytest
 import xarray as xr
 
-from lewie.results import load_results
+from lewie.results.dataset import load_results
 
-from lewie.batch import CHUNK_DIR, MANIFEST, run_batch
+from lewie.runs.dask_batch import CHUNK_DIR, MANIFEST, run_batch
 
 from .reliability import REPO
 
@@ -41,7 +41,7 @@ def _saved(out) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_batch_resumes_to_identical_results(tmp_path, reference, sig):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "lewie.cli", "batch", str(SCENARIO), "--draws", str(DRAWS), "--chunk-size",
+    cmd = [sys.executable, "-m", "lewie.cli.main", "batch", str(SCENARIO), "--draws", str(DRAWS), "--chunk-size",
            str(CHUNK), "--workers", "1", "--out", str(out), "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lewie.errors import LewieError
-from lewie.pipeline import Simulation
+from lewie.runs.stages import Simulation
 from lewie.sam.check import check_sam
 from lewie.sam.io import read_sam
-from lewie.scenario import load_scenario
+from lewie.config.scenario import load_scenario
 
 from .reliability import EXAMPLE_SAM, scenario_text
 

@@ -121,7 +121,7 @@ def test_suggestions_are_never_farther_than_the_group_misspelt():
     one exactly as close (e.g. 'neligible' is one edit from 'eligible' and from 'ineligible')."""
     import re
     from lewie.errors import _edit_distance, did_you_mean
-    from lewie.structure import sam_sets
+    from lewie.model.sets import sam_sets
     from .reliability import REPO
     for sam_file in sorted((REPO / "sam" / "data").glob("*/sam.csv")):
         households = sam_sets(read_sam(sam_file))["households"]

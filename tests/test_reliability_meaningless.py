@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lewie.estimate import Estimate, RunTooLarge, check
+from lewie.runs.estimate import Estimate, RunTooLarge, check
 
 from .reliability import assert_clean_error, lewie, scenario_text, write
 
@@ -60,7 +60,7 @@ def test_ten_million_draws_are_estimated_and_refused(tmp_path, capsys, monkeypat
     """`draws = 10000000`: an estimate of time and memory before anything runs, then a refusal (the
     results would not fit in this machine's memory, set here to 8 GiB so the test does not depend on
     the machine)."""
-    import lewie.estimate as E
+    import lewie.runs.estimate as E
     monkeypatch.setattr(E, "total_memory", lambda: 8 * 2.0 ** 30)
     path = write(tmp_path, "big.toml", scenario_text(labour=MC.format("draws = 10000000")))
     rc, out, err = lewie(capsys, "run", path, "--out", tmp_path / "res.nc")
@@ -80,7 +80,7 @@ def test_long_runs_need_confirmation_and_huge_ones_are_refused():
 
 
 def test_small_runs_start_without_an_estimate(tmp_path):
-    from lewie.estimate import announce
+    from lewie.runs.estimate import announce
     from .reliability import EXAMPLE_SCENARIO
     assert announce(EXAMPLE_SCENARIO, draws=10) is None
 
@@ -90,7 +90,7 @@ def _number_fields():
     added later: each must refuse true, "480", nan and inf."""
     import typing
     from pydantic import BaseModel
-    from lewie import scenario as S
+    from lewie.config import scenario as S
 
     def numeric(ann):
         if ann in (float, int):
@@ -101,7 +101,7 @@ def _number_fields():
             return any(numeric(a) for a in typing.get_args(ann))
         return False
     out = []
-    for model in (S.Scenario, S.MonteCarlo, S.LabourSupply, S.InputBudget, S.Markets, S.Dashboard,
+    for model in (S.Scenario, S.MonteCarloSettings, S.LabourSupply, S.InputBudget, S.Markets, S.Dashboard,
                   *S.INTERVENTION_KINDS):
         for name, f in model.model_fields.items():
             if numeric(f.annotation) and not (isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)):

@@ -23,10 +23,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from lewie.batch import CHUNK_DIR, run_batch
-from lewie.chunk_io import FolderInUse, checksum_path, lock_folder, lock_output
-from lewie.results import load_results
-from lewie.uncertainty import NO_UNCERTAINTY
+from lewie.runs.dask_batch import CHUNK_DIR, run_batch
+from lewie.runs.chunk_files import FolderInUse, checksum_path, lock_folder, lock_output
+from lewie.results.dataset import load_results
+from lewie.results.uncertainty import NO_UNCERTAINTY
 
 from .reliability import EXAMPLE_SAM, EXAMPLE_SCENARIO, assert_clean_error, lewie
 
@@ -37,7 +37,7 @@ N_CHUNKS = DRAWS // CHUNK + 1
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     """The example economy with standard errors on its shares (its template, filled in)."""
-    from lewie.cli import run_main
+    from lewie.cli.main import run_main
     folder = tmp_path_factory.mktemp("case")
     shutil.copy(EXAMPLE_SAM, folder / "sam.csv")
     text = re.sub(r'^sam = ".*"$', 'sam = "sam.csv"', EXAMPLE_SCENARIO.read_text(), flags=re.M)
@@ -58,7 +58,7 @@ def _run_args(case, out, *extra) -> list[str]:
 
 @pytest.fixture(scope="module")
 def reference(case, tmp_path_factory):
-    from lewie.cli import run_main
+    from lewie.cli.main import run_main
     out = tmp_path_factory.mktemp("reference") / "r.nc"
     assert run_main(_run_args(case, out)) == 0
     ds = load_results(out)
@@ -76,7 +76,7 @@ def _chunks(out_file):
 
 def _interrupt(case, out, sig) -> tuple[int, str]:
     """Start `lewie run` as a program, wait for its first saved chunk, signal it: (exit code, stderr)."""
-    cmd = [sys.executable, "-m", "lewie.cli", *_run_args(case, out)]
+    cmd = [sys.executable, "-m", "lewie.cli.main", *_run_args(case, out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -141,7 +141,7 @@ def test_a_damaged_chunk_is_found_on_resume_and_computed_again(tmp_path, capsys,
         assert re.search(rf"chunk file {re.escape(str(path))} will be computed again: .*"
                          rf"(damaged|no checksum)", caplog.text), caplog.text
     xr.testing.assert_identical(load_results(out), reference)
-    from lewie.chunk_io import verify_checksum
+    from lewie.runs.chunk_files import verify_checksum
     assert all(verify_checksum(p) is None for p in damaged)  # written again, with a checksum
 
 
@@ -187,7 +187,7 @@ class _Terminal(io.StringIO):
 
 
 def test_a_run_shows_its_progress_on_a_terminal_and_not_in_a_short_log(tmp_path):
-    from lewie.engine import run_to_folder
+    from lewie.runs.engine import run_to_folder
     tty = _Terminal()
     run_to_folder(EXAMPLE_SCENARIO, tmp_path, stem="a", draws=4, chunk=2, stream=tty)
     lines = tty.getvalue().split("\r")
@@ -203,9 +203,9 @@ def test_a_run_shows_its_progress_on_a_terminal_and_not_in_a_short_log(tmp_path)
 
 
 def test_a_long_run_reports_progress_in_a_log(tmp_path, monkeypatch):
-    import lewie.engine
-    from lewie.engine import run_to_folder
-    monkeypatch.setattr(lewie.engine, "PROGRESS_QUIET_SECONDS", 0.0)  # as if it had lasted
+    import lewie.runs.engine
+    from lewie.runs.engine import run_to_folder
+    monkeypatch.setattr(lewie.runs.engine, "PROGRESS_QUIET_SECONDS", 0.0)  # as if it had lasted
     log = io.StringIO()
     run_to_folder(EXAMPLE_SCENARIO, tmp_path, stem="a", draws=4, chunk=2, stream=log)
     lines = log.getvalue().splitlines()

@@ -4,13 +4,13 @@ precision cannot carry the magnitudes (the refusals are in test_reliability_sile
 
 The smallest scales fail today because the native solver's stopping rule is absolute (it stops once
 residuals are below a fixed size, which a SAM in units of 1e-12 meets at once): a unit-free residual
-is being built for issue 13 (lewie/verify.py and the solvers' stopping rules)."""
+is being built for issue 13 (lewie/runs/verify.py and the solvers' stopping rules)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie import run
 from lewie.sam.io import read_sam, write_sam
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lewie.results import load_results
+from lewie.results.dataset import load_results
 
-from lewie.batch import dask_client, read_chunk, run_batch
-from lewie.chunk_io import ChunkCorrupted
+from lewie.runs.dask_batch import dask_client, read_chunk, run_batch
+from lewie.runs.chunk_files import ChunkCorrupted
 from lewie.sam.io import read_sam, write_sam
 
 from .reliability import EXAMPLE_SAM, REPO, assert_clean_error, lewie, scenario_text, write
@@ -75,7 +75,7 @@ def test_a_chunk_with_zeroed_bytes_is_detected_and_recomputed(tmp_path, client):
 
 
 def test_a_chunk_without_its_checksum_is_recomputed(tmp_path, client):
-    from lewie.chunk_io import checksum_path
+    from lewie.runs.chunk_files import checksum_path
     zambia = REPO / "scenarios" / "zambia_cgp.toml"
     out = tmp_path / "out"
     first = run_batch([zambia], out, draws=2, chunk_size=2, client=client, progress=False, keep_chunks=True)

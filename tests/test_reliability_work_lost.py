@@ -9,14 +9,14 @@ import os
 import pytest
 import xarray as xr
 
-from lewie.chunk_io import FolderInUse, lock_folder
+from lewie.runs.chunk_files import FolderInUse, lock_folder
 from lewie.files import FileError, atomic_write, check_writable
 
 from .reliability import EXAMPLE_SCENARIO, assert_clean_error, lewie, write
 
 
 def _no_solving(monkeypatch):
-    import lewie.engine as engine
+    import lewie.runs.engine as engine
 
     def must_not_run(*a, **k):
         raise AssertionError("solved before the output was checked")
@@ -55,7 +55,7 @@ def test_batch_out_that_is_a_file_fails_before_any_work(tmp_path, capsys):
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_partial_one(tmp_path, monkeypatch):
     """A full disk in the middle of writing results: the error names the file and the reason, the
     previous results are intact, no temporary file is left."""
-    from lewie.results import save_results
+    from lewie.results.dataset import save_results
     ds = xr.Dataset({"x": ("i", [1.0, 2.0])}, attrs={"lewie_version": "test"})
     path = tmp_path / "r.nc"
     save_results(ds, path)
@@ -65,8 +65,8 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_partial_one(tmp_path, m
         with open(target, "wb") as f:
             f.write(b"CDF\x01 partial")
         raise OSError(errno.ENOSPC, "No space left on device")
-    import lewie.results
-    monkeypatch.setattr(lewie.results, "_write_netcdf3", full_disk)  # results are written as netCDF3
+    import lewie.results.dataset
+    monkeypatch.setattr(lewie.results.dataset, "_write_netcdf3", full_disk)  # results are written as netCDF3
     with pytest.raises(FileError, match=r"r\.nc: cannot write the results file: no space left"):
         save_results(ds * 2, path)
     assert path.read_bytes() == before
@@ -81,16 +81,16 @@ def results():
 
 def _write(writer, ds, target):
     if writer == "results":
-        from lewie.results import save_results
+        from lewie.results.dataset import save_results
         save_results(ds, target / "r.nc")
     elif writer == "report":
-        from lewie.report_html import write_report
+        from lewie.report.html_report import write_report
         write_report(ds, target / "r.html")
     elif writer == "xlsx":
-        from lewie.export import export_xlsx
+        from lewie.results.paper_tables import export_xlsx
         export_xlsx(ds, target / "t.xlsx")
     elif writer == "csv":
-        from lewie.export import export_csv
+        from lewie.results.export import export_csv
         export_csv(ds, target / "tables")
     else:
         from lewie.sam.io import read_sam, write_sam
@@ -143,7 +143,7 @@ def test_the_lock_dies_with_its_process(tmp_path):
     import sys
     import time
     out = tmp_path / "out"
-    code = ("import sys, time\nfrom lewie.chunk_io import lock_folder\n"
+    code = ("import sys, time\nfrom lewie.runs.chunk_files import lock_folder\n"
             f"with lock_folder({str(out)!r}):\n    print('locked', flush=True)\n    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
@@ -162,13 +162,13 @@ def test_the_lock_dies_with_its_process(tmp_path):
 
 def test_two_batches_in_one_folder_keep_each_others_chunks(tmp_path):
     """Cleaning up removes only this batch's chunk folders (keyed by the inputs' content)."""
-    from lewie.batch import CHUNK_DIR, Chunk
-    from lewie.batch import write_chunk
+    from lewie.runs.dask_batch import CHUNK_DIR, Chunk
+    from lewie.runs.dask_batch import write_chunk
     out = tmp_path / "out"
     other = Chunk("other", "f" * 64, 0, 1)
     ds = xr.Dataset({"x": ("draw", [1.0, 2.0])}, coords={"draw": [0, 1]})
     p = write_chunk(ds, other, out)
-    from lewie.batch import run_batch
+    from lewie.runs.dask_batch import run_batch
     from .reliability import REPO
     run_batch([REPO / "scenarios" / "zambia_cgp.toml"], out, draws=1, chunk_size=1, n_workers=1, processes=False,
               progress=False, overwrite=True)

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 import lewie
-from lewie import analysis as A
-from lewie.cli_report import load_for_report, report_cmd
+from lewie.results import analysis as A
+from lewie.cli.report_commands import load_for_report, report_cmd
 from lewie.errors import InputError
-from lewie.results import save_results
+from lewie.results.dataset import save_results
 
 from .conftest import EXAMPLE_SCENARIO
 from .draws_fixture import lesotho, lesotho_draws, report
@@ -205,7 +205,7 @@ def test_cli_report_errors_name_the_file(tmp_path):
 def test_every_figure_has_axis_labels_and_says_what_its_bars_are(monkeypatch):
     """Every matplotlib axes of every figure has an x and a y label (checked before embedding); the
     income figure's caption matches its bars; the drivers figure names parameters in words."""
-    import lewie.report_html as R
+    import lewie.report.html_report as R
     from .draws_fixture import lesotho_draws
     seen = []
     real = R._embed
@@ -237,7 +237,7 @@ def test_every_figure_has_axis_labels_and_says_what_its_bars_are(monkeypatch):
 
 
 def test_entry_labels_read_as_words():
-    from lewie.report_html import _entry_label
+    from lewie.report.html_report import _entry_label
     assert _entry_label("factor_share|crop||Labor|Elig") == "Labor share of crop (Elig)"
     assert _entry_label("budget_share|retail|||Elig") == "budget share of retail (Elig)"
     assert _entry_label("savings_rate||||Trader") == "savings rate (Trader)"

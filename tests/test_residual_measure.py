@@ -10,13 +10,13 @@ import pyomo.environ as pyo
 import pytest
 
 import lewie
-from lewie import analysis as A
-from lewie import montecarlo
+from lewie.results import analysis as A
+from lewie.runs import montecarlo
 from lewie.errors import SolveError
 from lewie.sam.io import read_sam
-from lewie.solvers.compile import compile_model
+from lewie.solvers.tape import compile_model
 from lewie.solvers.residuals import SOLUTION_TOL, measure_for, relative, relative_residuals
-from lewie.verify import residual_table, verify
+from lewie.runs.verify import residual_table, verify
 
 from .conftest import EXAMPLE_SAM, EXAMPLE_SCENARIO, example_dict, write_scenario
 

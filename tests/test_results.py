@@ -7,9 +7,9 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
-from lewie.cli import main
-from lewie.results import load_results, save_results
+from lewie.results import analysis as A
+from lewie.cli.main import main
+from lewie.results.dataset import load_results, save_results
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +91,13 @@ def test_cli_error_is_one_line_and_non_zero(tmp_path, capsys):
 
 
 def test_cli_debug_shows_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "lewie.cli", "--debug", "run", str(tmp_path / "missing.toml")],
+    proc = subprocess.run([sys.executable, "-m", "lewie.cli.main", "--debug", "run", str(tmp_path / "missing.toml")],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
 def test_equation_listing_comes_from_the_model(example_scenario):
-    from lewie.equations import describe_equations
+    from lewie.model.equations import describe_equations
     sim = lewie.Simulation(example_scenario).load().validate().calibrate().build()
     md = describe_equations(sim.model)
     import pyomo.environ as pyo

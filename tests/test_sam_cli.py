@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from lewie.errors import InputError, LewieError, SAMError
 from lewie.sam import check_sam, read_sam, write_sam
-from lewie.sam.cli import sam as sam_group
+from lewie.cli.sam_commands import sam as sam_group
 
 EXAMPLE = Path(__file__).parent.parent / "sam" / "data" / "example_village" / "sam.csv"
 

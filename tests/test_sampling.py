@@ -9,7 +9,7 @@ import pytest
 
 import lewie
 from lewie.errors import InputError
-from lewie.sampling import Sampler, entry_keys, entry_name, point_values, read_draws
+from lewie.runs.sampling import Sampler, entry_keys, entry_name, point_values, read_draws
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "example_workbook.toml"

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.sam.io import read_sam, write_sam
-from lewie.scenario import scenario_from_dict
+from lewie.config.scenario import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "example_village.toml"

@@ -5,15 +5,15 @@ import typing
 
 from pydantic import BaseModel
 
-from lewie import scenario as S
-from lewie.scenario_docs import field_table, render
+from lewie.config import scenario as S
+from lewie.config.scenario_docs import field_table, render
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "scenario.md"
 
 
 def test_committed_scenario_reference_is_current():
     assert DOC.read_text(encoding="utf-8") == render(), \
-        "docs/scenario.md is stale: run `python -m lewie.scenario_docs > docs/scenario.md`"
+        "docs/scenario.md is stale: run `python -m lewie.config.scenario_docs > docs/scenario.md`"
 
 
 def _models():

@@ -6,7 +6,7 @@ import pytest
 
 import lewie
 from lewie.errors import InputError
-from lewie.scenario import load_scenario
+from lewie.config.scenario import load_scenario
 
 from .conftest import EXAMPLE_SAM
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lewie
-from lewie.solvers.compile import compile_model
+from lewie.solvers.tape import compile_model
 from lewie.solvers.residuals import ROUNDING, Magnitudes, measure_for
 
 from .conftest import EXAMPLE_SCENARIO
@@ -89,14 +89,14 @@ def test_repeated_passes_only_touch_what_depends_on_definitions(example):
 
 
 def test_chunk_bytes_without_dask_are_those_of_to_netcdf(example):
-    from lewie.results import netcdf3_bytes
+    from lewie.results.dataset import netcdf3_bytes
     ds = lewie.run(EXAMPLE_SCENARIO, draws=3)
     ds = ds[[k for k in ds.data_vars if ds[k].dtype.kind != "O"]]  # the scipy engine's types
     assert netcdf3_bytes(ds) == bytes(ds.to_netcdf(engine="scipy"))
 
 
 def test_lewie_run_imports_neither_dask_nor_scipy_linalg(tmp_path):
-    code = ("import sys, io, contextlib; from lewie.cli import main; sys.argv = ['lewie', 'run', sys.argv[1], "
+    code = ("import sys, io, contextlib; from lewie.cli.main import main; sys.argv = ['lewie', 'run', sys.argv[1], "
             "'--draws', '3', '--out', sys.argv[2]]\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main()\n"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import lewie
-from lewie import draws as D
+from lewie.model import recalibration as D
 
 from .conftest import EXAMPLE_SCENARIO
 
@@ -23,7 +23,7 @@ def example():
 
 def _recalibrate_by_labels(model, cal, shares: D.ShareDraws):
     """The recalibration rules written out with labels and Pyomo positions, draw by draw (reference)."""
-    from lewie.solvers.compile import compile_model
+    from lewie.solvers.tape import compile_model
     system = compile_model(model)
     s = cal.structure
     out_x, out_p = [], []
@@ -96,22 +96,22 @@ def test_recalibration_maps_cached_per_model_and_calibration(example):
 
 
 def test_cli_start_does_not_import_the_numerical_stack():
-    code = ("import sys, lewie.cli; heavy = [m for m in ('pyomo.environ', 'xarray', 'pandas', 'scipy', "
+    code = ("import sys, lewie.cli.main; heavy = [m for m in ('pyomo.environ', 'xarray', 'pandas', 'scipy', "
             "'matplotlib', 'dask', 'distributed', 'openpyxl') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
 
 def test_run_path_does_not_import_scipy_stats_matplotlib_or_dask():
-    code = ("import sys, lewie.cli, lewie.pipeline, lewie.montecarlo, lewie.results, lewie.report_text, "
-            "lewie.solvers.batch; heavy = [m for m in ('scipy.stats', 'matplotlib', 'dask', 'distributed', "
+    code = ("import sys, lewie.cli.main, lewie.runs.stages, lewie.runs.montecarlo, lewie.results.dataset, lewie.report.text_summary, "
+            "lewie.solvers.reduced_newton; heavy = [m for m in ('scipy.stats', 'matplotlib', 'dask', 'distributed', "
             "'openpyxl') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
 
 def test_lazy_package_attributes():
-    assert callable(lewie.run) and callable(lewie.summarize) and lewie.analysis.__name__ == "lewie.analysis"
+    assert callable(lewie.run) and callable(lewie.summarize) and lewie.analysis.__name__ == "lewie.results.analysis"
     import lewie.sam as sam
     assert callable(sam.ras) and callable(sam.read_sam)
     with pytest.raises(AttributeError):
@@ -121,7 +121,7 @@ def test_lazy_package_attributes():
 def test_shared_factors_apply_like_one_product_per_member():
     """Members share their draw's matrix; after some get private matrices (refreshed), each member's
     step is still exactly (to the bit) its own matrix times its own right-hand side."""
-    from lewie.solvers.batch import _Factors
+    from lewie.solvers.reduced_newton import _Factors
     rng = np.random.default_rng(5)
     D, S, nc = 7, 4, 9
     inv = rng.standard_normal((D, nc, nc))
@@ -152,7 +152,7 @@ def test_one_blas_thread_restores_the_limits():
 def test_scenario_homes_balance_work_and_keep_a_scenario_on_one_worker(tmp_path):
     from types import SimpleNamespace
 
-    from lewie.batch import Chunk, scenario_homes
+    from lewie.runs.dask_batch import Chunk, scenario_homes
     sps = [SimpleNamespace(key=k, variants=["a"] * nv) for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
     todo = [Chunk("s", sp.key, a, a + 9) for sp in sps for a in (0, 10)]
     plan = SimpleNamespace(scenarios=sps)
@@ -165,7 +165,7 @@ def test_scenario_homes_balance_work_and_keep_a_scenario_on_one_worker(tmp_path)
 
 def _partition_reference(system):
     """`partition` as first written: every candidate tear set re-propagated one equation at a time."""
-    from lewie.solvers import structure as st
+    from lewie.solvers import tearing as st
     saved_best, saved_determines = st._best_tear, st._Graph.determines
 
     def best_loop(graph, known, used, unknown):
@@ -207,8 +207,8 @@ def _partition_reference(system):
 
 
 def test_partition_by_array_code_is_the_sequential_one(example):
-    from lewie.solvers.compile import compile_model
-    from lewie.solvers.structure import partition
+    from lewie.solvers.tape import compile_model
+    from lewie.solvers.tearing import partition
     system = compile_model(example.model)
     fast, ref = partition(system), _partition_reference(system)
     for f in ("core_vars", "core_eqs", "expl_vars", "expl_eqs", "level"):

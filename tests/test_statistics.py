@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie.statistics import STATISTICS, describe
+from lewie.results.statistics import STATISTICS, describe
 
 
 def _fake(n_draws=41, seed=0) -> xr.Dataset:

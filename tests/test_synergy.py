@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 
 from .test_accounts import INP, LAB, LAND, VA, farm
 

@@ -4,10 +4,10 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import InputError
-from lewie.results import load_results, save_results
-from lewie.scenario import scenario_from_dict
+from lewie.results.dataset import load_results, save_results
+from lewie.config.scenario import scenario_from_dict
 
 from .conftest import example_dict, write_scenario
 from .test_interventions import WORLD, world_economy
@@ -122,7 +122,7 @@ def test_variants_round_trip_through_netcdf(ds, tmp_path):
 
 
 def test_summary_reports_each_variant_and_the_synergy(ds):
-    from lewie.report_text import summary
+    from lewie.report.text_summary import summary
     text = summary(ds)
     for v in VARIANTS:
         assert f"== variant '{v}'" in text

@@ -111,7 +111,7 @@ def test_rule_the_index_sheet_is_selectable(tmp_path):
 
 def test_rule_index_sheet_from_the_scenario(tmp_path):
     import lewie
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     path = build(tmp_path, index="Index_div")
     sc = scenario_from_dict({"name": "t", "workbook": str(path), "workbook_index": "Index_div",
                              "villages": {"v": ["A", "B"]}, "markets": {"village": ["Labor"], "world": ["crop", "OUT"]},
@@ -159,7 +159,7 @@ def test_missing_required_variable_is_an_error_naming_the_spellings(tmp_path):
 
 def test_workbook_keys_without_a_workbook_are_an_error():
     from lewie.errors import InputError
-    from lewie.scenario import scenario_from_dict
+    from lewie.config.scenario import scenario_from_dict
     with pytest.raises(InputError, match=r"'workbook_names' says how to read a GAMS workbook, but the scenario has "
                                          r"no 'workbook'"):
         scenario_from_dict({"name": "t", "sam": "x.csv", "workbook_names": {"transfer_rate": "troutsh"},

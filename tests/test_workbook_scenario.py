@@ -11,11 +11,11 @@ import pytest
 import xarray as xr
 
 import lewie
-from lewie import analysis as A
+from lewie.results import analysis as A
 from lewie.errors import InputError
-from lewie.results import load_results, save_results
-from lewie.scenario import scenario_from_dict
-from lewie.social_accounts import net_flows, sam_from_model
+from lewie.results.dataset import load_results, save_results
+from lewie.config.scenario import scenario_from_dict
+from lewie.model.social_accounts import net_flows, sam_from_model
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "example_workbook.toml"
@@ -67,7 +67,7 @@ def test_round_trip_workbook_sam_model_sam_is_exact(sim):
                                                                            columns=econ.sam.columns).fillna(0.0)
     scale = float(np.abs(econ.sam.to_numpy()).max())
     assert float((rebuilt - econ.sam).abs().to_numpy().max()) <= 1e-12 * scale
-    from lewie.verify import residual_table
+    from lewie.runs.verify import residual_table
     assert float(residual_table(sim.model)["relative"].max()) <= 1e-12
 
 

@@ -21,7 +21,7 @@ price λ of the constraint is the marginal value product of a unit of money spen
 `λ·w·FD = PVA·QP·fshare`; λ > 1 means it binds. `shadow_price` (one number, per activity, or per
 activity and group) gives λ at the base: the input's share of value added is then λ·B/VA, and the base
 rent (λ − 1)·B is taken out of what the SAM records as returns to the activity's fixed factors
-(`lewie.liquidity`). The rent `RL = PVA·QP·fshare − w·FD = (λ − 1)·w·FD` is income of the household
+(`lewie.model.liquidity`). The rent `RL = PVA·QP·fshare − w·FD = (λ − 1)·w·FD` is income of the household
 that holds the constraint, so every activity account closes: output value = intermediate inputs +
 factor payments + RL (checked for every variant of every bundled scenario by tests/test_accounts.py).
 Who pays: the purchases are costs of the activity, so the household's own money; savings-group credit
@@ -41,10 +41,10 @@ constraint` and the activity's `fixed-factor rents` of `lewie.analysis.synergy_b
      ["eq_labour_supply", "eq_village_factor_market"],
      """Several labour factors (family, hired, ...) are tradable factors of the SAM, each clearing at its
 own market level (`[markets]`). `[labour_supply] elasticity` is one number, a table per household
-group, or a table per factor (each a number or a table per group) (`lewie.labour`); every value must be
+group, or a table per factor (each a number or a table per group) (`lewie.model.labour`); every value must be
 finite and ≥ 0. Supply is `HFSUP = hfsupzero·(w/P)^ε`: ε = 100 (the published default) is practically
 perfectly elastic — idle labour at the going wage, so multipliers are upper bounds; ε = 0 fixes supply,
-so more demand only raises the wage. `lewie.labour.constrained_labour(scenario, ε)` is the
+so more demand only raises the wage. `lewie.model.labour.constrained_labour(scenario, ε)` is the
 constrained-labour sensitivity every programme-pair case reports in docs/multipliers.md.
 
 **Synergy.** With elastic labour, extra demand from cash and extra supply from a package both hire idle
@@ -89,7 +89,7 @@ REFERENCES = """## References
 
 def page() -> str:
     import lewie
-    from lewie.equations import to_latex
+    from lewie.model.equations import to_latex
 
     sim = lewie.Simulation(REPO / "scenarios" / "example_liquidity.toml").load().validate().calibrate().build()
     m = sim.model

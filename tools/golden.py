@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from lewie.testing import results_differences
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 DRAWS = 50
@@ -40,23 +42,8 @@ def golden_name(path: Path, draws: int) -> Path:
 
 
 def differences(new: xr.Dataset, old: xr.Dataset, rtol: float = 1e-12) -> list[str]:
-    problems = []
-    for v in sorted(set(old.data_vars) | set(new.data_vars)):
-        if v not in new or v not in old:
-            problems.append(f"{v}: only in {'golden' if v in old else 'new'} results")
-            continue
-        a, b = xr.align(new[v], old[v], join="outer")
-        if a.shape != new[v].shape or b.shape != old[v].shape:
-            problems.append(f"{v}: coordinates differ")
-            continue
-        x, y = a.values.astype(float), b.values.astype(float)
-        same_nan = np.isnan(x) == np.isnan(y)
-        scale = np.maximum(np.abs(y), 1e-300)
-        close = np.isnan(x) | (np.abs(x - y) <= rtol * np.maximum(scale, 1e-12 * np.nanmax(np.abs(y), initial=0)))
-        if not (same_nan.all() and close.all()):
-            err = np.nanmax(np.abs(x - y) / np.maximum(np.abs(y), 1e-300))
-            problems.append(f"{v}: differs (max relative {err:.3g})")
-    return problems
+    """How the new results differ from the golden ones (`lewie.testing.results_differences`)."""
+    return results_differences(new, old, rtol=rtol)
 
 
 def main(argv: list[str]) -> int:

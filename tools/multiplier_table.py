@@ -98,7 +98,7 @@ def sensitivity(case: str) -> dict[str, dict[str, tuple[float, float, float]]]:
     import math
 
     import lewie
-    from lewie.labour import constrained_labour
+    from lewie.model.labour import constrained_labour
 
     a = lewie.analysis
     sc = lewie.load_scenario(SCENARIOS / f"{case}.toml")
@@ -253,7 +253,7 @@ projects), so these have nothing to compare with; their costs are assumptions (s
 Nominal / real income multipliers of every variant of the programme-pair cases under the scenario's
 stated closure, with the goods the programmes act on cleared in the local economy (zone market:
 {goods}), and with constrained labour (supply elasticity {elasticity:g} for every factor and group instead of the
-published 100; `lewie.labour.constrained_labour`). For combined variants the synergy per unit of
+published 100; `lewie.model.labour.constrained_labour`). For combined variants the synergy per unit of
 cost follows in brackets (nominal; combined minus the sum of the parts; `lewie.analysis.synergy_multiplier`).
 With constrained labour the nominal multiplier can rise (wages and local prices rise) while the real
 one falls: read the two together.

@@ -1,0 +1,187 @@
+"""Integrity of saved chunks of draws and exclusive use of an output folder.
+
+- **Checksums**: each chunk file ``draws-…nc`` is written with a sidecar ``draws-…nc.sha256`` holding
+  the SHA-256 of its bytes, written after the chunk. A chunk counts as done only when its bytes
+  match its checksum, so a chunk damaged on disk (a bad sector, a copy cut short, bytes zeroed) is
+  found on ``--resume`` and computed again instead of being merged as numbers it does not hold. A
+  chunk without a checksum (killed between the two renames) is simply computed again.
+- **Folder lock**: `lock_folder` holds an exclusive ``flock`` on ``<out>/.lewie.lock`` for as long as
+  a run uses the folder; a second run on the same folder is refused at once, with the process
+  holding it. The operating system releases the lock when that process ends, however it ends
+  (Ctrl-C, SIGKILL, a crash), so a killed run never leaves a stale lock behind. `lewie batch` holds
+  it exclusively; `lewie run` (`lock_output`) holds it shared, so several runs writing different
+  results files into one folder proceed side by side while a batch there is refused (and waits for
+  none of them), plus an exclusive lock of its own results file (``.<stem>.lewie.lock``), so a second
+  run writing the same file is refused.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lewie.errors import InputError, LewieError
+from lewie.files import FileError, os_error, write_text_atomic
+
+LOCK_NAME = ".lewie.lock"
+CHECKSUM_SUFFIX = ".sha256"
+
+
+class FolderInUse(InputError):
+    """The output folder is used by another run (the message names the process)."""
+
+
+class ChunkCorrupted(LewieError):
+    """A chunk file's bytes do not match its checksum."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def checksum_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + CHECKSUM_SUFFIX)
+
+
+def write_checksum(path: str | Path, data: bytes) -> Path:
+    """Write the checksum of a chunk's bytes beside it (atomically)."""
+    side = checksum_path(path)
+    write_text_atomic(side, f"{sha256_bytes(data)}  {Path(path).name}\n", what="chunk checksum")
+    return side
+
+
+def stored_checksum(path: str | Path) -> str | None:
+    try:
+        text = checksum_path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    digest = text.split()[0] if text.split() else ""
+    return digest if len(digest) == 64 else None
+
+
+def verify_checksum(path: str | Path) -> str | None:
+    """None when the file's bytes match its stored checksum, else why not (no checksum, a mismatch,
+    unreadable)."""
+    want = stored_checksum(path)
+    if want is None:
+        return "it has no checksum (written by an older lewie, or the run stopped while saving it)"
+    try:
+        got = sha256_bytes(Path(path).read_bytes())
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if got != want:
+        return f"its bytes do not match its checksum (SHA-256 {got[:12]}…, saved {want[:12]}…): it is damaged"
+    return None
+
+
+def remove_chunk(path: str | Path) -> None:
+    """Remove a chunk file and its checksum (a damaged chunk before it is computed again)."""
+    for p in (Path(path), checksum_path(path)):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+@contextmanager
+def lock_folder(out: str | Path, *, what: str = "run", shared: bool = False, name: str = LOCK_NAME) -> Iterator[Path]:
+    """Hold an exclusive (``shared``: a shared) lock on the output folder ``out`` for the block (see
+    the module docstring); ``name``: the lock file in it.
+
+    Raises `FolderInUse` naming the process that holds it."""
+    out = Path(out)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, out, "make the output folder") from None
+    path = out / name
+    fd = _acquire(path, out, shared=shared)
+    try:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+                "since": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)
+        yield out
+    finally:
+        if not shared or _last_holder(fd):  # a shared holder leaves the file to those sharing it
+            try:
+                path.unlink(missing_ok=True)  # while still holding the lock (see `_acquire`)
+            except OSError:
+                pass
+        os.close(fd)  # releases the lock
+        if created:
+            try:
+                out.rmdir()  # a folder made for a run that wrote nothing is not left behind
+            except OSError:
+                pass
+
+
+def _acquire(path: Path, out: Path, *, shared: bool = False) -> int:
+    """Open and lock the lock file; retried when the file was removed (by its last holder) between
+    opening and locking it, so two runs can never both hold a lock on the same path."""
+    import fcntl
+    for _ in range(100):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise os_error(exc, path, "lock the output folder") from None
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise os_error(exc, path, "lock the output folder") from None
+            raise FolderInUse(f"the folder is in use by another lewie {holder}; wait for it to finish, or give "
+                              "another --out", file=out) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # locked a file its holder had just removed: try the new one
+    raise FolderInUse("the folder's lock file keeps changing; is another lewie starting and stopping there?",
+                      file=out)
+
+
+def _last_holder(fd: int) -> bool:
+    """Whether a shared lock can become exclusive (no one else holds it): then its file may go."""
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
+        return f"{info.get('what', 'run')} (process {info.get('pid', '?')} on {info.get('host', '?')}, " \
+               f"since {info.get('since', '?')})"
+    except (OSError, ValueError):
+        return "run"
+
+
+@contextmanager
+def lock_output(results: str | Path) -> Iterator[Path]:
+    """The locks of a `lewie run` writing the results file ``results`` (and its chunks beside it): the
+    folder's lock, shared (a batch there is refused), and the file's own lock, exclusive (a second run
+    writing the same file is refused). Yields the folder."""
+    results = Path(results)
+    with lock_folder(results.parent, what="run", shared=True) as folder:
+        with lock_folder(folder, what="run", name=f".{results.stem}.lewie.lock"):
+            yield folder
+
+
+__all__ = ["lock_folder", "lock_output", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum", "remove_chunk",
+           "checksum_path", "sha256_bytes", "LOCK_NAME", "FileError"]

@@ -1,0 +1,64 @@
+"""Chunks of draws: the one merge of results solved a chunk of draws at a time.
+
+`lewie run` (in memory, or through chunk files), `lewie batch` (chunk files written by Dask
+workers) and `solve_draws` callers all merge chunks with `merge_draws`; chunk files are written and
+read by `lewie.runs.dask_batch` (`write_chunk`, `read_chunk`, `merge_chunks`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from lewie.errors import LewieError
+
+SUMMED_ATTRS = ("solver_iterations",)  # counts: summed over the chunks
+MAX_ATTRS = ("max_relative_residual",)  # the worst: maximised over the chunks
+
+
+def same(a, b) -> bool:
+    """Two attribute values are the same (NaN equals NaN; arrays elementwise)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    try:
+        return bool(a == b) if not hasattr(a, "shape") else bool((a == b).all())
+    except Exception:  # noqa: BLE001 - incomparable values differ
+        return False
+
+
+def merge_draws(parts: Sequence[xr.Dataset], *, ignore: Iterable[str] = ()) -> xr.Dataset:
+    """Chunks of draws into one Dataset, sorted by draw.
+
+    Attributes: those every chunk shares; counts (`SUMMED_ATTRS`) summed, the worst residual
+    (`MAX_ATTRS`) maximised; any other attribute that differs between chunks is an error (a chunk's
+    metadata must not depend on its draw range); ``ignore``: attributes dropped (a chunk file's own).
+    """
+    if not parts:
+        raise LewieError("no chunks of draws to merge")
+    ignore = set(ignore)
+    parts = sorted(parts, key=lambda d: int(d["draw"].values[0]))
+    attrs = {}
+    for name in parts[0].attrs:
+        if name in ignore:
+            continue
+        values = [d.attrs.get(name) for d in parts]
+        if name in SUMMED_ATTRS:
+            attrs[name] = int(sum(int(v) for v in values))
+        elif name in MAX_ATTRS:
+            attrs[name] = float(np.nanmax(np.asarray(values, dtype=float)))
+        elif all(same(v, values[0]) for v in values):
+            attrs[name] = values[0]
+        else:
+            other = next(v for v in values if not same(v, values[0]))
+            raise LewieError(f"attribute {name!r} differs between chunks of draws ({values[0]!r} vs {other!r})")
+    if len(parts) == 1:
+        merged = parts[0].copy()
+    else:
+        merged = xr.concat([p.drop_attrs(deep=False) for p in parts], dim="draw", data_vars="minimal",
+                           coords="minimal", compat="equals", join="exact", combine_attrs="override")
+    merged.attrs = attrs
+    return merged.drop_encoding()
+
+
+__all__ = ["merge_draws", "same", "SUMMED_ATTRS", "MAX_ATTRS"]

@@ -1,0 +1,838 @@
+"""Batches of scenarios × variants × draws on Dask (dask.distributed), resumable chunk by chunk.
+
+``run_batch(files, out, draws=N)`` runs every variant of every scenario for draws 0..N:
+
+1. **Plan** (before any work): every scenario file is validated, its economy read and calibrated
+   and its interventions resolved, so a bad file stops the batch naming the file. The draws of each
+   scenario are split into chunks of ``chunk_size`` draws. A chunk is identified by the scenario's
+   *content key* (a hash of the validated scenario, the paths and bytes of its data files, the seed,
+   the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk
+   file is never reused for different inputs. Once the cluster is reached, the plan is written to
+   ``out/lewie-batch.json`` (the manifest).
+2. **Solve**: each chunk is a Dask task that calls `lewie.runs.montecarlo.solve_draws(scenario, first,
+   last)` (the batched native solver) on a worker and writes the chunk's netCDF file atomically
+   (a temporary file renamed into place) under ``out/.chunks/``; the client only tracks completion
+   and shows progress (chunks done, draws per second, time left) on stderr. A worker that dies has
+   its chunks rescheduled on the others by the scheduler; a task that raises is retried
+   (``retries``).
+3. **Merge**: as soon as a scenario's last chunk is done, its chunks are concatenated along
+   ``draw`` into ``out/<scenario>.nc`` (all its variants and draws), written atomically; the chunk
+   files are removed at the end (``keep_chunks`` keeps them).
+
+``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
+chunk file already written (checked by opening it) and computes only the missing ones. Draw d's
+result depends only on the scenario, the seed and d (each draw has its own random stream), so the
+merged results are identical whatever the number of workers and the chunk size.
+
+Local by default (a `LocalCluster` of one single-threaded worker process per core); pass the
+address of an existing scheduler (``tcp://host:8786``) to use a cluster of several machines
+(docs/batch.md). Scripts that start a local cluster need an ``if __name__ == "__main__":`` guard.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from lewie.version import __version__
+from lewie.runs.chunks import merge_draws
+from lewie.errors import InputError, LewieError
+from lewie.config.scenario import Scenario, load_scenario
+
+log = logging.getLogger("lewie.runs.dask_batch")
+
+MANIFEST = "lewie-batch.json"
+CHUNK_DIR = ".chunks"
+DEFAULT_CHUNK_SIZE = 50
+CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
+WORKER_WAIT = 60.0  # seconds to wait for the first worker of an existing cluster
+_CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
+
+SolveFn = Callable[..., xr.Dataset]
+
+
+# ------------------------------------------------------------------------------------------------
+# the plan
+# ------------------------------------------------------------------------------------------------
+def _file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _by_content(obj):
+    """A dumped scenario with every file path given with the SHA-256 of the file's bytes."""
+    if isinstance(obj, Path):
+        return {"path": str(obj), "sha256": _file_sha256(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _by_content(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_by_content(v) for v in obj]
+    return obj
+
+
+def scenario_key(sc: Scenario, *, seed: int) -> str:
+    """Content key of a scenario's draws: SHA-256 of the validated scenario (with its file and its data
+    files, SAM, parameter table, workbook, supplied draws, by path and by content: the results'
+    metadata records the paths), the seed, the number of draws and the lewie version."""
+    data = _by_content(sc.model_dump(mode="python", exclude={"source"}))
+    data["source"] = _by_content(Path(sc.source)) if sc.source is not None else None
+    data["montecarlo"] = {**data.get("montecarlo", {}), "seed": int(seed)}
+    blob = json.dumps({"scenario": data, "lewie_version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Draws ``first``..``last`` (inclusive) of one scenario."""
+
+    stem: str
+    key: str
+    first: int
+    last: int
+
+    @property
+    def n_draws(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def ident(self) -> str:
+        return f"{self.key}:{self.first}-{self.last}"
+
+    def path(self, out: Path) -> Path:
+        return Path(out) / CHUNK_DIR / f"{self.stem}-{self.key[:16]}" / f"draws-{self.first:06d}-{self.last:06d}.nc"
+
+
+@dataclass
+class ScenarioPlan:
+    """One scenario of a batch: the validated scenario (with the batch's draws and seed), its
+    content key, its variants and its chunks."""
+
+    file: Path
+    stem: str
+    scenario: Scenario
+    key: str
+    seed: int
+    variants: list[str]
+    chunks: list[Chunk]
+    failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
+    uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
+
+    def output(self, out: Path) -> Path:
+        return Path(out) / f"{self.stem}.nc"
+
+
+@dataclass
+class BatchPlan:
+    """Every chunk of every scenario of a batch."""
+
+    out: Path
+    draws: int
+    chunk_size: int
+    scenarios: list[ScenarioPlan]
+    lewie_version: str = __version__
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for sp in self.scenarios for c in sp.chunks]
+
+    def manifest(self) -> dict:
+        """What identifies the batch (written to, and checked against, ``out/lewie-batch.json``)."""
+        return {
+            "lewie_version": self.lewie_version,
+            "draws": self.draws,
+            "chunk_size": self.chunk_size,
+            "scenarios": [{"file": str(sp.file), "stem": sp.stem, "name": sp.scenario.name, "key": sp.key,
+                           "seed": sp.seed, "variants": sp.variants,
+                           "chunks": [[c.first, c.last] for c in sp.chunks]} for sp in self.scenarios],
+        }
+
+
+def _chunks(stem: str, key: str, draws: int, size: int) -> list[Chunk]:
+    return [Chunk(stem, key, a, min(a + size - 1, draws)) for a in range(0, draws + 1, size)]
+
+
+def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str]]:
+    """Validate a scenario file as far as can be done without solving: schema, economy, labels,
+    calibration and every variant's interventions. Returns the scenario with the batch's draws and
+    seed, and its variants."""
+    from lewie.runs.stages import Simulation
+    sc = load_scenario(path.resolve())
+    mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
+    sc = sc.model_copy(update={"montecarlo": mc})
+    sim = Simulation(sc).load().validate().calibrate()
+    return sc, list(sim.shocks)
+
+
+def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
+               chunk_size: int | None = None) -> BatchPlan:
+    """Validate every scenario file and split its draws 0..N into chunks.
+
+    ``draws`` and ``seed`` default to each scenario's ``[montecarlo]`` settings (then every
+    scenario of the batch must ask for the same number of draws). Every file is checked before
+    anything runs; the errors of all bad files are reported together, each naming its file.
+    """
+    files = [Path(f) for f in files]
+    if not files:
+        raise InputError("no scenario files given")
+    if draws is not None and draws < 0:
+        raise InputError(f"the number of draws must be ≥ 0, not {draws}", field="--draws")
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f"the chunk size must be ≥ 1, not {chunk_size}", field="--chunk-size")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems and stems[f.stem].resolve() != f.resolve():
+            raise InputError(f"two scenario files are both called '{f.stem}' ({stems[f.stem]} and {f}); each "
+                             f"scenario's results go to <out>/{f.stem}.nc, so rename one", file=f)
+        stems[f.stem] = f
+    errors, checked = [], []
+    for f in dict.fromkeys(files):
+        try:
+            checked.append((f, *_check_scenario(f, draws, seed)))
+        except LewieError as exc:
+            msg = str(exc)
+            errors.append(msg if str(f) in msg or f.name in msg else f"{f}: {msg}")
+    if errors:
+        head = ("a scenario file failed validation" if len(errors) == 1
+                else f"{len(errors)} scenario files failed validation")
+        raise InputError(f"{head}; nothing was run:\n  " + "\n  ".join(errors))
+    counts = {sc.montecarlo.draws for _, sc, _ in checked}
+    if draws is None and len(counts) > 1:
+        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _ in checked)
+        raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
+    n = counts.pop()
+    size = chunk_size or DEFAULT_CHUNK_SIZE
+    plans = []
+    for f, sc, variants in checked:
+        key = scenario_key(sc, seed=sc.montecarlo.seed)
+        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size)))
+    return BatchPlan(Path(out), n, size, plans)
+
+
+# ------------------------------------------------------------------------------------------------
+# the manifest
+# ------------------------------------------------------------------------------------------------
+def read_manifest(out: str | Path) -> dict | None:
+    path = Path(out) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the batch manifest: {exc}", file=path) from None
+
+
+def _write_atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_manifest(plan: BatchPlan) -> Path:
+    plan.out.mkdir(parents=True, exist_ok=True)
+    path = plan.out / MANIFEST
+    _write_atomic_text(path, json.dumps(plan.manifest(), indent=1) + "\n")
+    return path
+
+
+def manifest_differences(old: dict, new: dict) -> list[str]:
+    """What differs between a stored manifest and a new plan (file paths may differ)."""
+    diffs = []
+    for k in ("lewie_version", "draws", "chunk_size"):
+        if old.get(k) != new.get(k):
+            diffs.append(f"{k}: {old.get(k)!r} in the folder, {new.get(k)!r} now")
+    o = {s["stem"]: s for s in old.get("scenarios", [])}
+    n = {s["stem"]: s for s in new["scenarios"]}
+    for stem in o.keys() - n.keys():
+        diffs.append(f"scenario '{stem}' is in the folder's batch but not in this one")
+    for stem in n.keys() - o.keys():
+        diffs.append(f"scenario '{stem}' is in this batch but not in the folder's")
+    for stem in sorted(o.keys() & n.keys()):
+        if o[stem].get("key") != n[stem]["key"]:
+            diffs.append(f"scenario '{stem}' has changed (its file, data, seed or lewie version differ)")
+    return diffs
+
+
+# ------------------------------------------------------------------------------------------------
+# one chunk (runs on a worker)
+# ------------------------------------------------------------------------------------------------
+_SOLVERS: dict[str, object] = {}  # per worker process: content key -> lewie.runs.montecarlo.MonteCarlo
+_SOLVERS_KEPT = 4
+_SOLVE_LOCK = threading.Lock()  # Pyomo model building and the compiled system's state are not thread-safe
+
+
+_PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_blas)
+
+
+def _pin_worker_blas() -> None:
+    """One BLAS thread in a worker process: a batch's parallelism is its worker processes (one per
+    core), and BLAS threads on top of them only compete for the same cores."""
+    if not _PINNED:
+        from lewie.solvers.threads import pin_blas_threads
+        pin_blas_threads()
+        _PINNED.append(os.getpid())
+
+
+def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
+    """`lewie.runs.montecarlo.solve_draws`, keeping each scenario's prepared `MonteCarlo` (calibrated,
+    built, compiled) in the worker for its next chunks, as `lewie.runs.montecarlo.run_draws` does between
+    its chunks. One chunk at a time per process: a worker with several threads solves them in turn
+    (start workers with one thread each, ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
+    from lewie.runs.montecarlo import MonteCarlo
+    _pin_worker_blas()
+    with _SOLVE_LOCK:
+        if key is None:
+            return MonteCarlo(scenario).solve(first, last)
+        mc = _SOLVERS.pop(key, None) or MonteCarlo(scenario)
+        _SOLVERS[key] = mc  # most recently used last
+        while len(_SOLVERS) > _SOLVERS_KEPT:
+            _SOLVERS.pop(next(iter(_SOLVERS)))
+        return mc.solve(first, last)
+
+
+def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | None = None) -> dict:
+    """Solve one chunk's draws (every variant) and write its file atomically (`write_chunk`).
+
+    Skips the work when a valid file for the chunk is already there (a task run twice, e.g. after its
+    worker was lost just after writing). Returns what the client reports: draws, seconds, worker pid.
+    """
+    t0 = time.perf_counter()
+    if chunk_is_done(chunk, out):
+        return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
+    built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
+    if solve is None:
+        ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
+    else:
+        ds = solve(scenario, chunk.first, chunk.last)
+    t1 = time.perf_counter()
+    write_chunk(ds, chunk, out)
+    t2 = time.perf_counter()
+    return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
+            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True, "built": built}
+
+
+_DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
+
+
+def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
+    """Write a chunk file atomically: to a temporary name, then renamed into place.
+
+    Chunk files are an internal, short-lived format: netCDF-3 (scipy engine, ~30 times faster to
+    write and read than netCDF-4 for these many small variables), with the dtypes netCDF-3 lacks
+    (int64, bool) recorded in an attribute and restored by `read_chunk`, so a chunk reads back
+    identical to what the solver returned.
+    """
+    from lewie.runs.chunk_files import write_checksum
+    from lewie.results.dataset import netcdf3_bytes
+    path = chunk.path(Path(out))
+    dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
+    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
+    data = netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
+    _write_bytes(data, path)
+    write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
+    return path
+
+
+def _write_bytes(data, path: Path) -> None:
+    """Write a file atomically: a temporary file in the same folder, flushed, then renamed into place.
+
+    Chunks are encoded in memory first (``to_netcdf()`` without a path, for which xarray's scipy
+    backend takes no lock): given a path inside a Dask worker, xarray would lock the file through
+    the scheduler (a distributed lock, ~0.5 s per file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_chunk(path: str | Path) -> xr.Dataset:
+    """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
+    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`."""
+    from lewie.runs.chunk_files import ChunkCorrupted, verify_checksum
+    problem = verify_checksum(path)
+    if problem is not None:
+        raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
+                             "to compute it again")
+    with xr.open_dataset(path, engine="scipy") as f:
+        ds = f.load()
+    dtypes = json.loads(ds.attrs.pop(_DTYPES_ATTR, "{}"))
+    for name, dt in dtypes.items():
+        if name in ds.variables and ds[name].dtype.str != dt:
+            ds[name] = ds[name].astype(np.dtype(dt))
+    return ds
+
+
+def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
+    """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
+    draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
+    from lewie.runs.chunk_files import remove_chunk, verify_checksum
+    path = chunk.path(Path(out))
+    if not path.exists():
+        return False
+    problem = verify_checksum(path)
+    if problem is not None:
+        log.warning("chunk file %s will be computed again: %s", path, problem)
+        remove_chunk(path)
+        return False
+    try:
+        with xr.open_dataset(path, engine="scipy") as ds:
+            return ds.attrs.get(_CHUNK_ATTR) == chunk.ident and "draw" in ds.dims and \
+                [int(d) for d in ds["draw"].values] == list(range(chunk.first, chunk.last + 1))
+    except Exception:  # a damaged file is recomputed
+        log.warning("chunk file %s cannot be read; it will be recomputed", path)
+        return False
+
+
+def _lewie_version() -> str:
+    import lewie
+    return lewie.__version__
+
+
+# ------------------------------------------------------------------------------------------------
+# merging
+# ------------------------------------------------------------------------------------------------
+def merge_chunks(paths: Sequence[Path]) -> xr.Dataset:
+    """Concatenate chunk files along ``draw`` (sorted), by `lewie.runs.chunks.merge_draws` (the one merge:
+    attributes every chunk shares, ``solver_iterations`` summed, ``max_relative_residual``
+    maximised, any other difference an error)."""
+    return merge_draws([read_chunk(p) for p in paths], ignore=(_CHUNK_ATTR,))
+
+
+def _write_dataset(ds: xr.Dataset, path: Path) -> None:
+    """Write results (netCDF-4 by h5netcdf, as `lewie.results.dataset.save_results`) atomically.
+
+    Through xarray's store with the plain HDF5 lock: ``to_netcdf`` in a process with a Dask Client
+    would take a distributed lock through the scheduler for the file (and fails for an in-memory
+    target)."""
+    from xarray.backends import H5NetCDFStore
+    from xarray.backends.locks import HDF5_LOCK
+    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
+        _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+        return
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        store = H5NetCDFStore.open(str(tmp), mode="w", lock=HDF5_LOCK)
+        try:
+            ds.dump_to_store(store)
+        finally:
+            store.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def merge_scenario(sp: ScenarioPlan, plan: BatchPlan) -> Path:
+    """Merge one scenario's chunks into ``out/<stem>.nc`` (with ``batch_draws`` and ``scenario_key``)."""
+    missing = [c.path(plan.out) for c in sp.chunks if not c.path(plan.out).exists()]
+    if missing:
+        raise LewieError(f"{sp.file}: {len(missing)} chunk files reported done by the workers are not in "
+                         f"{plan.out} (e.g. {missing[0]}): the output folder must be on a filesystem that the "
+                         "client and every worker share, at the same path (see docs/batch.md)")
+    ds = merge_chunks([c.path(plan.out) for c in sp.chunks])
+    got = [int(d) for d in ds["draw"].values]
+    if got != list(range(plan.draws + 1)):
+        raise LewieError(f"{sp.file}: merged draws are not 0..{plan.draws}")
+    ds.attrs["scenario_key"] = sp.key
+    ds.attrs["batch_draws"] = int(plan.draws)
+    path = sp.output(plan.out)
+    _write_dataset(ds, path)
+    from lewie.results.uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
+    sp.uncertain = parameter_uncertainty(ds)
+    if plan.draws > 0 and not sp.uncertain:  # as `lewie run` warns (lewie.runs.montecarlo.run_draws)
+        log.warning("%s: %s (%s)", sp.file, NO_UNCERTAINTY, WHY)
+    if "status" in ds:
+        status = ds["status"].astype(str)
+        sp.failed = (int((status != "converged").sum()), int(status.size))
+        if sp.failed[0]:
+            log.info("%s: %d of %d solves failed (kept in the results with status and reason)", sp.file,
+                        *sp.failed)
+    return path
+
+
+def _output_is_done(sp: ScenarioPlan, plan: BatchPlan) -> bool:
+    path = sp.output(plan.out)
+    if not path.exists():
+        return False
+    try:
+        from lewie.results.dataset import results_engine
+        with xr.open_dataset(path, engine=results_engine(path)) as ds:
+            return ds.attrs.get("scenario_key") == sp.key and int(ds.attrs.get("batch_draws", -1)) == plan.draws
+    except Exception:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# Dask
+# ------------------------------------------------------------------------------------------------
+@contextmanager
+def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, processes: bool = True,
+                timeout: float = CONNECT_TIMEOUT):
+    """A dask.distributed Client: to the scheduler at ``scheduler`` (``tcp://host:port``), or to a
+    new local cluster of ``n_workers`` single-threaded workers (default: one per core).
+
+    An unreachable scheduler raises `InputError` after ``timeout`` seconds.
+    """
+    from dask.distributed import Client, LocalCluster
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at '{scheduler}' within {timeout:g} s "
+                             f"({type(exc).__name__}: {exc}); check the address, or start one with "
+                             "`dask scheduler` (see docs/batch.md)", field="--scheduler") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = n_workers or os.cpu_count() or 1
+    with _quiet_dask(), worker_settings():
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=":0",
+                               silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+
+
+# Dask settings for lewie's local workers. The worker's statistical profiler (on by default) samples
+# the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
+# short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+
+
+@contextmanager
+def worker_settings():
+    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`;
+    the nannies pass the configuration on to the worker processes)."""
+    import dask
+    with dask.config.set(WORKER_SETTINGS):
+        yield
+
+
+@contextmanager
+def _quiet_dask(level: int = logging.ERROR):
+    """Keep the local cluster's own log lines (workers starting and stopping) off the user's terminal;
+    lewie reports what matters (progress, failed chunks) itself."""
+    loggers = [logging.getLogger(n) for n in ("distributed", "distributed.nanny", "distributed.scheduler",
+                                              "distributed.worker", "distributed.core", "distributed.http")]
+    saved = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(level, lg.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        for lg, lv in zip(loggers, saved):
+            lg.setLevel(lv)
+
+
+def _check_workers(client) -> None:
+    """Wait for at least one worker, and check every worker runs the same lewie version."""
+    if not client.scheduler_info()["workers"]:
+        print(f"lewie batch: waiting for a worker to join the scheduler (up to {WORKER_WAIT:g} s) ...", file=sys.stderr)
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except TimeoutError:
+            raise InputError(f"no Dask worker joined the scheduler within {WORKER_WAIT:g} s; start workers with "
+                             "`dask worker tcp://HOST:PORT` (see docs/batch.md)", field="--scheduler") from None
+    versions = client.run(_lewie_version)
+    wrong = {w: v for w, v in versions.items() if v != __version__}
+    if wrong:
+        listing = ", ".join(f"{w}: {v}" for w, v in wrong.items())
+        raise InputError(f"Dask workers run another lewie version than this client ({__version__}): {listing}",
+                         field="--scheduler")
+
+
+# ------------------------------------------------------------------------------------------------
+# progress
+# ------------------------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress report on a stream: chunks done / total, draws per second, time left.
+
+    On a terminal the line is redrawn in place; elsewhere (a log file) a line at most every
+    ``min_interval`` seconds, and none at all before ``quiet_for`` seconds have passed (so a short
+    run writes nothing)."""
+
+    def __init__(self, total_chunks: int, total_draws: int, *, done_chunks: int = 0, stream=None,
+                 enabled: bool = True, min_interval: float = 2.0, label: str = "batch", quiet_for: float = 0.0):
+        self.total, self.total_draws = total_chunks, total_draws
+        self.done, self.draws_done = done_chunks, 0
+        self.remaining_draws = total_draws
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+        self.min_interval = min_interval
+        self.label, self.quiet_for = label, quiet_for
+        self._last = -math.inf
+
+    def line(self) -> str:
+        elapsed = time.perf_counter() - self.t0
+        rate = self.draws_done / elapsed if elapsed > 0 else 0.0
+        eta = self.remaining_draws / rate if rate > 0 else math.nan
+        width = 24
+        fill = int(width * self.done / self.total) if self.total else width
+        bar = "#" * fill + "-" * (width - fill)
+        eta_s = _hms(eta) if math.isfinite(eta) else "--:--:--"
+        return (f"{self.label} [{bar}] {self.done}/{self.total} chunks  {rate:,.1f} draws/s  "
+                f"elapsed {_hms(elapsed)}  left {eta_s}")
+
+    def update(self, draws: int, *, force: bool = False) -> None:
+        self.done += 1
+        self.draws_done += draws
+        self.remaining_draws -= draws
+        self.show(force=force or self.done == self.total)
+
+    def show(self, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not (self.tty or force or now - self._last >= self.min_interval):
+            return
+        if not self.tty and now - self.t0 < self.quiet_for:
+            return
+        self._last = now
+        end = "\r" if self.tty and self.done < self.total else "\n"
+        print(self.line().ljust(100 if self.tty else 0), end=end, file=self.stream, flush=True)
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the batch
+# ------------------------------------------------------------------------------------------------
+class BatchInterrupted(KeyboardInterrupt):
+    """The batch was interrupted (Ctrl-C, or a callback); every finished chunk is on disk."""
+
+    def __init__(self, saved: int, total: int, out: Path):
+        super().__init__(f"interrupted: {saved} of {total} chunks are saved in {out}; run the same command "
+                         "with --resume to compute only the missing ones")
+        self.saved, self.total, self.out = saved, total, out
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: the files written, chunks computed and reused, time and throughput."""
+
+    plan: BatchPlan
+    outputs: list[Path] = field(default_factory=list)
+    computed: list[str] = field(default_factory=list)  # chunk idents solved in this run
+    reused: list[str] = field(default_factory=list)  # chunk idents already on disk
+    seconds: float = 0.0  # the whole run: plan, cluster start-up, solving, merging
+    solve_seconds: float = 0.0  # from the first chunk submitted to the last one done
+    draws_solved: int = 0
+    workers: int = 0
+
+    @property
+    def draws_per_second(self) -> float:
+        """Draws solved per second while solving (a draw: every variant of one draw of a scenario)."""
+        return self.draws_solved / self.solve_seconds if self.solve_seconds > 0 else 0.0
+
+
+def prepare(plan: BatchPlan, *, resume: bool = False, overwrite: bool = False) -> list[Chunk]:
+    """Check the output folder against the plan and return the chunks to solve (no side effects:
+    `start` writes the manifest once the cluster is reached).
+
+    A folder holding another (or the same) batch needs ``resume`` (continue it: only missing chunks
+    are solved) or ``overwrite`` (start again: its chunk files are removed).
+    """
+    out = plan.out
+    old = read_manifest(out)
+    if resume and overwrite:
+        raise InputError("give --resume or --overwrite, not both")
+    if resume:
+        if old is None:
+            raise InputError(f"nothing to resume: {out} holds no batch manifest ({MANIFEST})", file=out)
+        diffs = manifest_differences(old, plan.manifest())
+        if diffs:
+            raise InputError("--resume: the batch in this folder is not the one asked for (" + "; ".join(diffs)
+                             + "); run the same command as before, or use --overwrite to start again", file=out)
+    elif old is not None and not overwrite:
+        raise InputError(f"this folder already holds a batch ({MANIFEST}); continue it with --resume or "
+                         "start again with --overwrite", file=out)
+    if not resume:
+        return list(plan.chunks)
+    todo = []
+    for sp in plan.scenarios:
+        if not _output_is_done(sp, plan):
+            todo.extend(c for c in sp.chunks if not chunk_is_done(c, out))
+    return todo
+
+
+def start(plan: BatchPlan, *, resume: bool = False) -> None:
+    """Make the output folder the batch's: without ``resume``, remove what an earlier batch left there
+    (its chunk files and results); write the manifest."""
+    out = plan.out
+    old = read_manifest(out)
+    if not resume and old is not None:  # --overwrite: the old batch's chunk folders, by its manifest
+        for s in old.get("scenarios", []):
+            if isinstance(s.get("key"), str) and isinstance(s.get("stem"), str):
+                shutil.rmtree(out / CHUNK_DIR / f"{s['stem']}-{s['key'][:16]}", ignore_errors=True)
+        for s in old.get("scenarios", []):
+            (out / f"{s['stem']}.nc").unlink(missing_ok=True)
+    write_manifest(plan)
+
+
+def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
+              chunk_size: int | None = None, scheduler: str | None = None, n_workers: int | None = None,
+              processes: bool = True, client=None, resume: bool = False, overwrite: bool = False,
+              retries: int = 1, progress: bool = True, stream=None, keep_chunks: bool = False,
+              solve: SolveFn | None = None, on_chunk: Callable[[dict], None] | None = None) -> BatchOutcome:
+    """Run every variant of every scenario in ``files`` for draws 0..N on Dask; write one netCDF file
+    per scenario to ``out``. See the module docstring for the plan, resume and merge.
+
+    ``client``: an existing ``dask.distributed.Client`` (else one is made from ``scheduler`` or a
+    local cluster of ``n_workers``). ``solve``: replaces `lewie.runs.montecarlo.solve_draws` (a
+    module-level function, so workers can import it). ``on_chunk``: called on the client with each
+    finished chunk's report (an exception it raises stops the batch; finished chunks stay on disk).
+    """
+    from lewie.runs.chunk_files import lock_folder
+    from lewie.files import check_writable_folder
+    check_writable_folder(out, what="batch output folder", create=False)  # before any work
+    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size)
+    with lock_folder(out, what="batch"):  # a second run on this folder is refused
+        return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
+                                 resume=resume, overwrite=overwrite, retries=retries, progress=progress,
+                                 stream=stream, keep_chunks=keep_chunks, solve=solve, on_chunk=on_chunk)
+
+
+def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, client, resume, overwrite, retries,
+                      progress, stream, keep_chunks, solve, on_chunk) -> BatchOutcome:
+    todo = prepare(plan, resume=resume, overwrite=overwrite)
+    outcome = BatchOutcome(plan)
+    todo_ids = {c.ident for c in todo}
+    outcome.reused = [c.ident for c in plan.chunks if c.ident not in todo_ids]
+    t0 = time.perf_counter()
+    solve_args = dict(retries=retries, progress=progress, stream=stream, solve=solve, on_chunk=on_chunk)
+    try:
+        if not todo:
+            start(plan, resume=resume)
+        elif client is not None:
+            start(plan, resume=resume)
+            outcome.workers = _solve_on(client, plan, todo, outcome, **solve_args)
+        else:
+            with dask_client(scheduler, n_workers=n_workers, processes=processes) as cl:
+                start(plan, resume=resume)  # the folder is touched only once the cluster is there
+                outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
+    except KeyboardInterrupt:
+        saved = sum(chunk_is_done(c, plan.out) for c in plan.chunks)
+        raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
+    for sp in plan.scenarios:  # those merged during the run are done already
+        if not _output_is_done(sp, plan):
+            merge_scenario(sp, plan)
+        outcome.outputs.append(sp.output(plan.out))
+    outcome.seconds = time.perf_counter() - t0
+    if not keep_chunks:  # this batch's chunk folders only: never another batch's
+        for folder in {c.path(plan.out).parent for c in plan.chunks}:
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            (plan.out / CHUNK_DIR).rmdir()  # only when empty
+        except OSError:
+            pass
+    return outcome
+
+
+def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
+    """A preferred worker for each scenario's chunks (content key -> worker address).
+
+    A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
+    (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
+    every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
+    largest first to the least loaded (work: its chunks' draws × variants). The preference is loose
+    (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
+    the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
+    """
+    scenarios = {sp.key: sp for sp in plan.scenarios}
+    if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
+        return {}
+    work: dict[str, float] = {}
+    for c in todo:
+        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(scenarios[c.key].variants))
+    load = {w: 0.0 for w in workers}
+    home = {}
+    for key in sorted(work, key=lambda k: (-work[k], k)):
+        w = min(workers, key=lambda a: (load[a], a))
+        home[key] = w
+        load[w] += work[key]
+    return home
+
+
+def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
+              stream, solve, on_chunk) -> int:
+    from dask.distributed import as_completed
+    _check_workers(client)
+    n_workers = len(client.scheduler_info()["workers"])
+    # each task carries its (small, validated) scenario: nothing a lost worker could take with it
+    scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
+    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
+    futures = {}
+    for c in todo:
+        where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
+        f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
+                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
+        futures[f] = c
+    bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
+                   stream=stream, enabled=progress)
+    bar.show(force=True)
+    t0 = time.perf_counter()
+    waiting = {sp.key: {c.ident for c in todo if c.key == sp.key} for sp in plan.scenarios}
+    try:
+        for fut in as_completed(futures):
+            chunk = futures[fut]
+            try:
+                report = fut.result()
+            except LewieError:
+                raise
+            except Exception as exc:
+                raise LewieError(f"chunk draws {chunk.first}..{chunk.last} of {chunk.stem} failed: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            outcome.computed.append(chunk.ident)
+            outcome.draws_solved += chunk.n_draws
+            outcome.solve_seconds = time.perf_counter() - t0
+            bar.update(chunk.n_draws)
+            if on_chunk is not None:
+                on_chunk(report)
+            waiting[chunk.key].discard(chunk.ident)
+            if not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
+                sp = next(sp for sp in plan.scenarios if sp.key == chunk.key)
+                merge_scenario(sp, plan)
+    finally:
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            client.cancel(pending)
+            if progress and bar.tty:
+                print(file=bar.stream)
+    return n_workers
+
+
+__all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk",
+           "read_chunk", "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
+           "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE"]
