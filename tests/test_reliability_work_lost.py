@@ -141,7 +141,6 @@ def test_the_lock_dies_with_its_process(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
     out = tmp_path / "out"
     code = ("import sys, time\nfrom lewie.runs.chunk_files import lock_folder\n"
             f"with lock_folder({str(out)!r}):\n    print('locked', flush=True)\n    time.sleep(60)\n")
@@ -154,10 +153,8 @@ def test_the_lock_dies_with_its_process(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    t0 = time.monotonic()
-    with lock_folder(out):
+    with lock_folder(out):  # the lock is non-blocking (LOCK_NB): entering at once proves the kill released it
         pass
-    assert time.monotonic() - t0 < 5
 
 
 def test_two_batches_in_one_folder_keep_each_others_chunks(tmp_path):

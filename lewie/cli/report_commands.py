@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lewie.errors import InputError
-
 if TYPE_CHECKING:  # imported where used: `lewie --help` does not need xarray
     import xarray as xr
 

@@ -30,7 +30,6 @@ account does not close) and λ0 must be 1.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
