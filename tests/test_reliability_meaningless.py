@@ -91,6 +91,8 @@ def _number_fields():
     import typing
     from pydantic import BaseModel
     from lewie.config import scenario as S
+    from lewie.config import settings as ST
+    from lewie.config.intervention_kinds import INTERVENTION_KINDS
 
     def numeric(ann):
         if ann in (float, int):
@@ -101,8 +103,8 @@ def _number_fields():
             return any(numeric(a) for a in typing.get_args(ann))
         return False
     out = []
-    for model in (S.Scenario, S.MonteCarloSettings, S.LabourSupply, S.InputBudget, S.Markets, S.Dashboard,
-                  *S.INTERVENTION_KINDS):
+    for model in (S.Scenario, ST.MonteCarloSettings, ST.LabourSupply, ST.InputBudget, ST.Markets, ST.Dashboard,
+                  *INTERVENTION_KINDS):
         for name, f in model.model_fields.items():
             if numeric(f.annotation) and not (isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)):
                 out.append((model, name))

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from lewie.config import scenario as S
+from lewie.config.intervention_kinds import KIND_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (lewie/config/scenario_docs.py)
 SCENARIOS = ROOT / "scenarios"
@@ -213,8 +214,8 @@ def render() -> str:
         out += ["", f"## [{name}]", "", _doc(model), "", field_table(model), "", _quote(_example(table=name))]
     out += ["", "## [[interventions]]", "",
             "Each `[[interventions]]` block has a `kind`, one of: "
-            + ", ".join(f"`{k}`" for k in S._INTERVENTION_KINDS) + ". Keys of every kind:", ""]
-    for kind, model in S._INTERVENTION_KINDS.items():
+            + ", ".join(f"`{k}`" for k in KIND_MODELS) + ". Keys of every kind:", ""]
+    for kind, model in KIND_MODELS.items():
         out += [f"### kind = \"{kind}\"", "", _doc(model), "", field_table(model), "", _quote(_example(kind=kind)), ""]
     out += ["## [variants]", "",
             _cell(sc.model_fields["variants"].description or ""),

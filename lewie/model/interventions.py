@@ -52,7 +52,7 @@ from typing import Mapping
 
 from lewie.model.calibration import Calibration
 from lewie.errors import InputError, unknown_label
-from lewie.config.scenario import scenario_error
+from lewie.config.scenario_errors import scenario_error
 
 log = logging.getLogger("lewie")
 

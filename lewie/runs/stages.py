@@ -22,7 +22,8 @@ from lewie.errors import CalibrationError, InputError, SolveError, StageError, u
 from lewie.model.interventions import Effect, apply, check_labels, resolve_all
 from lewie.model.declaration import build_model
 from lewie.results.dataset import snapshot
-from lewie.config.scenario import Scenario, canonical_labels, load_scenario, scenario_error, with_dashboard
+from lewie.config.scenario import Scenario, canonical_labels, load_scenario, with_dashboard
+from lewie.config.scenario_errors import scenario_error
 from lewie.model.social_accounts import net_flows, sam_from_model
 from lewie.model.sets import Structure, build_structure, sam_sets
 from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, residual_table, verify
@@ -256,7 +257,6 @@ def _check_costs(sc: Scenario, effects: list[Effect], allowed: set[str] = frozen
     """Every variant's total cost (the multipliers' denominator) is a positive, finite number, but
     for the ``allowed`` variants (a GAMS dashboard's sims that transfer nothing: no multipliers)."""
     import math
-    from lewie.config.scenario import scenario_error
     names = sc.intervention_names()
     for v, idx in sc.variant_map().items():
         if not idx:
