@@ -45,7 +45,7 @@ def results_differences(actual: xr.Dataset, expected: xr.Dataset, *, rtol: float
         if not (same_nan.all() and close.all()):
             bad = ~(same_nan & close)
             where = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
-            label = ", ".join(f"{d}={a[d].values[i].item()!r}" if d in a.coords else f"{d}[{i}]"
+            label = ", ".join(f"{d}={np.asarray(a[d].values[i]).item()!r}" if d in a.coords else f"{d}[{i}]"
                               for d, i in zip(a.dims, where))
             err = np.nanmax(np.abs(x - y) / np.maximum(scale, 1e-300))
             problems.append(f"{v}: differs (max relative {err:.3g}; first at {label or 'the scalar'}: "
