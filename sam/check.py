@@ -9,8 +9,10 @@ Checks (code in brackets):
   name the same accounts [not-square];
 * cells: numbers [not-number], present [missing], finite [not-finite];
 * balance: for each account, receipts (row total) equal payments (column total) within
-  ``tol * max(1, gross)`` where ``gross`` is the larger of the account's gross row and column
-  flows ``sum |x|`` [unbalanced];
+  ``tol * max(gross, BALANCE_FLOOR * largest gross)`` where ``gross`` is the larger of the account's
+  gross row and column flows ``sum |x|`` [unbalanced]: unit-free (the same SAM in millions or in units
+  gets the same verdict), with accounts far smaller than the economy judged on a scale relative to the
+  largest account;
 * signs: negative cells only in the ``out:world`` row or column [negative];
 * structure: each activity pays factors [no-factor-payments], sells only to its own
   commodity [activity-sales], which exists [no-commodity] and buys something from it
@@ -44,6 +46,8 @@ WORLD = "out:world"
 MAX_LISTED = 10
 MIN_MAGNITUDE = 1e-100
 MAX_MAGNITUDE = 1e100
+# accounts far smaller than the economy are judged on this fraction of the largest account's gross flow
+BALANCE_FLOOR = 1e-6
 NO_SIZE = float("nan")
 """Amount of a problem that has no size (bad label, missing cell); these sort first."""
 
@@ -197,9 +201,9 @@ def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = Non
     """Check a SAM and return a `SamReport` of its problems (never raises for a bad SAM).
 
     Works on any labelled DataFrame, not only on what `read_sam` returns.  An account is
-    unbalanced when ``|receipts - payments| > tol * max(1, gross)``, ``receipts`` being its
-    row total, ``payments`` its column total and ``gross`` the larger of ``sum |row|`` and
-    ``sum |column|``.
+    unbalanced when ``|receipts - payments| > tol * max(gross, BALANCE_FLOOR * largest gross)``,
+    ``receipts`` being its row total, ``payments`` its column total and ``gross`` the larger of
+    ``sum |row|`` and ``sum |column|`` (unit-free).
     """
     if not isinstance(sam, pd.DataFrame):
         raise SAMError(f"a SAM must be a pandas DataFrame, not {type(sam).__name__}", file=file)
@@ -290,18 +294,21 @@ def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = Non
     # balance
     receipts, payments = x.sum(axis=1), x.sum(axis=0)
     gross = np.maximum(np.abs(x).sum(axis=1), np.abs(x).sum(axis=0))
+    floor = BALANCE_FLOOR * float(gross.max(initial=0.0))
     for i, lab in enumerate(labels):
         if bad[i].any() or bad[:, i].any():
             continue  # totals unknown; the missing cells are reported
         gap = receipts[i] - payments[i]
-        limit = tol * max(1.0, gross[i])
+        limit = tol * max(gross[i], floor)
         if abs(gap) > limit:
             rel = abs(gap) / gross[i] if gross[i] else np.inf
             add(Problem("error", "unbalanced", lab,
                         f"account '{lab}' is unbalanced: receipts (row total) {_num(receipts[i])}, "
                         f"payments (column total) {_num(payments[i])}, gap {gap:+,.6g} "
                         f"(relative {rel:.2e}; relative tolerance {tol:g}, i.e. "
-                        f"{tol:g} x max(1, {_num(gross[i])}) = {limit:.3g})", float(gap)))
+                        + (f"{tol:g} x {_num(gross[i])}" if gross[i] >= floor else
+                           f"{tol:g} x {BALANCE_FLOOR:g} x the largest account's gross flow {_num(floor / BALANCE_FLOOR)}")
+                        + f" = {limit:.3g})", float(gap)))
 
     # structure
     acc = {lab: parsed.get(lab) for lab in labels}

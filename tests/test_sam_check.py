@@ -49,7 +49,7 @@ def test_unbalanced_names_worst_account_and_gap(sam):
     p = [p for p in report.errors if p.account == "hh:eligible"][0]
     assert p.message == ("account 'hh:eligible' is unbalanced: receipts (row total) 4,850, payments "
                          "(column total) 4,800, gap +50 (relative 1.03e-02; relative tolerance "
-                         "1e-09, i.e. 1e-09 x max(1, 4,850) = 4.85e-06)")
+                         "1e-09, i.e. 1e-09 x 4,850 = 4.85e-06)")
     assert [p.account for p in report.errors][-2:] in (["com:crops", "hh:traders"],
                                                        ["hh:traders", "com:crops"])
     with pytest.raises(SAMError) as err:
@@ -197,3 +197,14 @@ def test_sorted_worst_first_and_raise_limits_to_ten(sam):
 def test_problem_severity_validated():
     with pytest.raises(ValueError):
         Problem("fatal", "x", "hh:a", "m")
+
+
+@pytest.mark.parametrize("factor", [1e-6, 1.0, 1e6])
+def test_balance_verdict_does_not_depend_on_units(sam, factor):
+    """The same SAM in other units gets the same verdict: a gap of 1e-8 of an account's flow is found in a SAM
+    in millions as in one in units (the tolerance was once floored at 1 currency unit)."""
+    assert check_sam(sam * factor).ok
+    bad = sam.copy()
+    bad.loc["hh:eligible", "fac:labor"] += 1e-8 * bad.loc["hh:eligible"].abs().sum()
+    report = check_sam(bad * factor)
+    assert sorted(p.account for p in report.errors) == ["fac:labor", "hh:eligible"]
