@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 
 from lewie.model import registry
 from lewie.model.calibration import Calibration
+from lewie.model.sets import Structure
 
 # variable name -> (long name, units, GAMS name), from the registry (`lewie.model.registry`)
 VARIABLES = {name: (e.long_name, e.units, e.gams) for name, e in registry.VARIABLES.items()}
@@ -76,30 +77,38 @@ def _variables(m, cal: Calibration) -> None:
                                       doc=f"{e.long_name} [{e.gams}]"))
 
 
+MARKET_PRICES = {"good": ("price_village", "price_zone", "world_price"),
+                 "factor": ("wage_village", "wage_zone", "world_wage")}
+
+
+def market_price(s: Structure, kind: str, label: str, village: str) -> tuple[str, object]:
+    """Where the price of good (``kind = "good"``) or tradable factor (``"factor"``) ``label`` is set for
+    ``village``: the name of the model component and its index — the village market's price, the
+    zone's, or the price given outside (`Structure.market_level`). The one selection: the equations
+    (`goods_price`, `factor_price`) and the results (`lewie.results.dataset`) both use it."""
+    in_village, in_zone, outside = MARKET_PRICES[kind]
+    level = s.market_level.get(label, "world")
+    if level == "village":
+        return in_village, (label, village)
+    return (in_zone if level == "zone" else outside), label
+
+
 def goods_price(m, g, h):
     """Price of good g where household group h trades it: village, zone or world market."""
-    v = m._village_of[h]
-    if (g, v) in m.village_goods_v:
-        return m.price_village[g, v]
-    if g in m.zone_goods:
-        return m.price_zone[g]
-    return m.world_price[g]
+    name, index = market_price(m._structure, "good", g, m._structure.village_of[h])
+    return getattr(m, name)[index]
 
 
 def factor_price(m, f, h, g=None):
     """Price of factor f for household group h: rent of a fixed factor in activity g, else the wage."""
     if g is not None and (g, f, h) in m.fixed_uses:
         return m.rent[g, f, h]
-    v = m._village_of[h]
-    if (f, v) in m.village_factors_v:
-        return m.wage_village[f, v]
-    if f in m.zone_factors:
-        return m.wage_zone[f]
-    return m.world_wage[f]
+    name, index = market_price(m._structure, "factor", f, m._structure.village_of[h])
+    return getattr(m, name)[index]
 
 
 def _equations(m, s) -> None:
-    m._village_of = dict(s.village_of)
+    m._structure = s
     uses_of = {}  # (g, h) -> factors used
     for g, f, h in m.factor_uses:
         uses_of.setdefault((g, h), []).append(f)

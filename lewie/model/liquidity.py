@@ -16,7 +16,7 @@ factor payments because inputs are scarce: it is income of the household that ho
 Calibration from a SAM with a given base shadow price λ0 (``[input_budget] shadow_price``): the SAM's
 payment to the input is the budget B; the input's share of value added is ``λ0·B / VA``; the base
 rent (λ0 − 1)·B is part of what the SAM records as returns to the activity's fixed factors (residual
-profit), so it is taken out of them in proportion (`split_base_rent`). Household incomes and the SAM
+profit), so it is taken out of them in proportion (`recalibrated_budget_uses`). Household incomes and the SAM
 are unchanged; the activity needs fixed factors that earn more than the rent.
 
 Who pays for the purchases: they are costs of the activity, so out of the household's own money;
@@ -67,27 +67,23 @@ def resolve_shadow_prices(value, activities, constrained, *, file=None, default:
     return out
 
 
-def split_base_rent(payments: Mapping[tuple[str, str, str], float], budget_uses, fixed_factors,
-                    shadow: Mapping[tuple[str, str], float]) -> tuple[dict, dict]:
-    """Model quantities of each factor use and the base rent of each budget use.
+def check_base_rent(payments: Mapping[tuple[str, str, str], float], budget_uses, fixed_factors,
+                    shadow: Mapping[tuple[str, str], float]) -> None:
+    """Whether each activity's fixed factors can pay the base rent of its budget uses.
 
     ``payments``: the SAM's factor payments per use (g, f, h); a budget use pays B and has base rent
-    (λ0 − 1)·B, which is taken out of the fixed-factor payments of the same activity in proportion.
-    Returns (quantities per use at base prices — budget uses B, fixed uses reduced —, rent per budget use).
+    (λ0 − 1)·B, which `recalibrated_budget_uses` takes out of the fixed-factor payments of the same
+    activity in proportion: the activity needs fixed factors, earning more than that rent.
     """
-    qty = dict(payments)
-    rent: dict = {}
     by_act: dict[tuple[str, str], float] = {}
     for k in budget_uses:
         g, _, h = k
-        lam = shadow.get((g, h), 1.0)
-        rent[k] = (lam - 1.0) * payments[k]
-        by_act[g, h] = by_act.get((g, h), 0.0) + rent[k]
+        by_act[g, h] = by_act.get((g, h), 0.0) + (shadow.get((g, h), 1.0) - 1.0) * payments[k]
     for (g, h), r in by_act.items():
         if r == 0.0:
             continue
-        fixed = {k: v for k, v in payments.items() if k[0] == g and k[2] == h and k[1] in fixed_factors}
-        total = sum(fixed.values())
+        fixed = [v for k, v in payments.items() if k[0] == g and k[2] == h and k[1] in fixed_factors]
+        total = sum(fixed)
         if not fixed:
             raise CalibrationError(f"activity 'act:{g}:{h}': a shadow price above 1 gives its purchased inputs a "
                                    f"base rent of {r:g}, which the SAM records as returns to the activity's fixed "
@@ -96,14 +92,11 @@ def split_base_rent(payments: Mapping[tuple[str, str, str], float], budget_uses,
             raise CalibrationError(f"activity 'act:{g}:{h}': the base rent of its budget-constrained inputs "
                                    f"({r:g}, from the shadow price) is not below the returns to its fixed factors "
                                    f"({total:g}); a lower shadow price is needed")
-        for k, v in fixed.items():
-            qty[k] = v * (1.0 - r / total)
-    return qty, rent
 
 
 def recalibrated_budget_uses(pay: np.ndarray, budget_cols: np.ndarray, shadow: np.ndarray, fixed_use: np.ndarray,
                              activity_of_use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`split_base_rent` for D draws at once: ``pay`` (D, U) the SAM-view payments of every factor use,
+    """Quantities and base rents of D draws at once: ``pay`` (D, U) the SAM-view payments of every factor use,
     ``budget_cols`` the budget uses' columns with base shadow prices ``shadow``, ``fixed_use`` (U,)
     which uses are fixed factors, ``activity_of_use`` (U, A) the 0/1 map of uses to activities.
     Returns (quantities (D, U), base rents of the budget uses (D, len(budget_cols))). A draw whose

@@ -10,7 +10,7 @@ import xarray as xr
 
 from lewie.model import registry
 from lewie.lazy_imports import defer_xarray_dask_probe
-from lewie.model.declaration import VARIABLES
+from lewie.model.declaration import VARIABLES, market_price
 from lewie.model.sets import Structure
 
 defer_xarray_dask_probe()  # results are numpy arrays: building them need not import dask.array
@@ -96,20 +96,21 @@ class OutputMap:
                     dst.append(gi * V + vi)
         self.items.append(("price", ("good", "village"), (G, V), np.nan, "x", np.array(src, dtype=np.int64),
                            np.array(dst, dtype=np.int64), registry.attrs("price")))
-        wv = system.var_positions(model.wage_village)
-        wz = system.var_positions(model.wage_zone)
-        ww = system.param_positions(model.world_wage)
         xs, xd, ps, pd_ = [], [], [], []
+        at = {}  # component name -> positions of its entries
         for fi, f in enumerate(s.factors):
             if f not in s.tradable_factors:
                 continue
             for vi, v in enumerate(s.villages):
-                if (f, v) in wv:
-                    xs.append(wv[f, v]), xd.append(fi * V + vi)
-                elif f in wz:
-                    xs.append(wz[f]), xd.append(fi * V + vi)
+                name, index = market_price(s, "factor", f, v)  # the declaration's own selection
+                comp = model.find_component(name)
+                is_var = comp.ctype is pyo.Var
+                if name not in at:
+                    at[name] = system.var_positions(comp) if is_var else system.param_positions(comp)
+                if is_var:
+                    xs.append(at[name][index]), xd.append(fi * V + vi)
                 else:
-                    ps.append(ww[f]), pd_.append(fi * V + vi)
+                    ps.append(at[name][index]), pd_.append(fi * V + vi)
         wage_attrs = registry.attrs("wage")
         self.items.append(("wage", ("factor", "village"), (F, V), np.nan, "x", np.array(xs, dtype=np.int64),
                            np.array(xd, dtype=np.int64), wage_attrs))
@@ -239,12 +240,8 @@ def wage_snapshot(model: pyo.Block, s: Structure) -> dict:
     out = {}
     for f in s.tradable_factors:
         for v in s.villages:
-            if (f, v) in model.village_factors_v:
-                out[f, v] = pyo.value(model.wage_village[f, v])
-            elif f in model.zone_factors:
-                out[f, v] = pyo.value(model.wage_zone[f])
-            else:
-                out[f, v] = pyo.value(model.world_wage[f])
+            name, index = market_price(s, "factor", f, v)  # the declaration's own selection
+            out[f, v] = pyo.value(model.find_component(name)[index])
     return out
 
 

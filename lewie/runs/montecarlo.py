@@ -49,7 +49,7 @@ from lewie.solvers.tearing import explicit_for
 from lewie.model import registry
 from lewie.model.calibration import Calibration
 from lewie.runs.chunks import merge_draws
-from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, check_bases, gams_fixed_factor_floor, labour_rule, recalibrate)
+from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, RECAL_BLOCK, SHARE_TOL, check_bases, gams_fixed_factor_floor, labour_rule, recalibrate)
 from lewie.errors import CalibrationError, InputError, SolveError, unknown_label
 from lewie.model.interventions import Effect, combine
 from lewie.runs.stages import Simulation, base_attrs
@@ -62,7 +62,6 @@ from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify
 log = logging.getLogger("lewie")
 
 DEFAULT_CHUNK = 250  # draws solved per batch by `run`
-RECAL_BLOCK = 32  # draws recalibrated per call, in blocks aligned on the draw number (see _recalibrate)
 VERIFICATION = ("every draw's base: compiled residual of every equation <= 1e-9 relative; every solution: "
                 "compiled residual of every equation <= 1e-8 relative (relative: to the magnitude of the "
                 "quantities the equation is built from); draw 0 and one random draw in each range [2^j, 2^(j+1)) "
