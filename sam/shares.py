@@ -8,7 +8,7 @@ every docstring gives the formula in LEWIE notation (the GAMS calibration, ``4b_
 flows                       ↔ shares                             formula
 ==========================  ===================================  ==========================================
 `input_flows`               `input_shares`                       ``ID(g,gg,h) = idsh(g,gg,h)·QP(g,h)``
-`value_added`               (its inverse is `input_shares`)      ``VA(g,h) = QP(g,h) − Σ_gg ID(g,gg,h)``
+`value_added`               (its inverse is `input_shares`)      ``VA(g,h) = QP(g,h)·(1 − Σ_gg idsh(g,gg,h))``
 `factor_payments`           `factor_shares`                      ``FD(g,f,h) = VA(g,h)·fshare(g,f,h)/Σ_f fshare``
 `consumption`               `budget_shares`                      ``QC(g,h) = Y(h)·(1 − Σ_l rate(l,h))·β(g,h)/Σ_g β``
 `fixed_factor_rents`        (read from the SAM's hh × fac cells) ``rent(f,h) = Σ_g FD(g,f,h)``
@@ -40,7 +40,7 @@ from lewie.errors import SAMError
 from lewie.sam.accounts import LEAKAGES, account, parse_account
 
 __all__ = [
-    "FACTOR_KINDS", "LABOUR_TOTALS", "EconomyShares", "input_flows", "input_shares", "value_added",
+    "FACTOR_KINDS", "LABOUR_TOTALS", "SHARE_TOL", "EconomyShares", "input_flows", "input_shares", "value_added",
     "factor_payments", "factor_shares", "consumption", "budget_shares", "fixed_factor_rents", "labour_used",
     "labour_endowments", "labour_weights", "exogenous_income", "close_trade", "net_trade",
     "sam_from_shares", "shares_from_sam",
@@ -49,6 +49,8 @@ __all__ = [
 FACTOR_KINDS = ("fixed", "labour", "input")
 """fixed: activity-specific, its rent goes to the group running the activity; labour: supplied by the
 households of the village; input: purchased from outside."""
+SHARE_TOL = 1e-9
+"""Shares summing to 1 within this are used as given (the difference is rounding); others are rescaled."""
 LABOUR_TOTALS = ("used", "zone")
 """How much labour a village supplies (besides a per-village ratio): the labour used by its activities,
 or (``zone``, the published GAMS code) the labour used in the whole zone."""
@@ -84,30 +86,39 @@ def input_shares(output: Mapping[Activity, float],
     return out
 
 
-def value_added(output: Mapping[Activity, float],
-                flows: Mapping[tuple[str, str, str], float]) -> dict[Activity, float]:
-    """Value added ``VA(g,h) = QP(g,h) − Σ_gg ID(g,gg,h)`` (the inputs summed in their order)."""
-    bought: dict[Activity, list[float]] = {}
-    for (g, gg, h), v in flows.items():
-        bought.setdefault((g, h), []).append(v)
-    return {a: q - sum(bought.get(a, ())) for a, q in output.items()}
+def value_added(output: Mapping[Activity, float], input_shares: Mapping[Activity, Mapping[str, float]], *,
+                gams_order: bool = False) -> dict[Activity, float]:
+    """Value added ``VA(g,h) = QP(g,h)·(1 − Σ_gg idsh(g,gg,h))``; with ``gams_order`` evaluated as the
+    GAMS calibration does, ``QP − Σ_gg ID`` (the same to rounding). Its inverse is `input_shares`
+    (``Σ idsh = 1 − VA/QP``)."""
+    if gams_order:
+        return {(g, h): q - sum(q * s for s in input_shares.get((g, h), {}).values() if s)
+                for (g, h), q in output.items()}
+    return {(g, h): q * (1 - sum(input_shares.get((g, h), {}).values())) for (g, h), q in output.items()}
 
 
-def factor_payments(value_added: Mapping[Activity, float],
-                    factor_shares: Mapping[Activity, Mapping[str, float]]) -> dict[tuple[str, str, str], float]:
+def _rescaled(shares: Mapping[str, float], gams_order: bool) -> tuple[float, bool]:
+    total = sum(shares.values())
+    return total, gams_order or abs(total - 1) > SHARE_TOL
+
+
+def factor_payments(value_added: Mapping[Activity, float], factor_shares: Mapping[Activity, Mapping[str, float]],
+                    *, gams_order: bool = False) -> dict[tuple[str, str, str], float]:
     """Factor payments ``FD(g,f,h) = VA(g,h)·fshare(g,f,h)/Σ_f fshare(g,f,h)``.
 
     The shares are rescaled to sum to 1 over factors, as the GAMS code does in every draw
-    (``fshare_dr = fshare / sum(fa, fshare)``), so value added is the sum of the factor payments.
-    Keys ``(g, f, h)`` in activity order, then factor order; zero shares give no payment.
+    (``fshare_dr = fshare / sum(fa, fshare)``), so value added is the sum of the factor payments;
+    shares summing to 1 within `SHARE_TOL` (rounding) are used as given, unless ``gams_order`` (GAMS
+    rescales them all). Keys ``(g, f, h)`` in activity
+    order, then factor order; zero shares give no payment.
     """
     out: dict[tuple[str, str, str], float] = {}
     for (g, h), va in value_added.items():
         shares = factor_shares.get((g, h), {})
-        total = sum(shares.values())
+        total, rescale = _rescaled(shares, gams_order)
         for f, s in shares.items():
             if s:
-                out[g, f, h] = va * s / total
+                out[g, f, h] = va * s / total if rescale else va * s
     return out
 
 
@@ -123,12 +134,13 @@ def factor_shares(payments: Mapping[tuple[str, str, str], float]) -> dict[Activi
 # households
 # ------------------------------------------------------------------------------------------------
 def consumption(income: Mapping[str, float], budget_shares: Mapping[str, Mapping[str, float]],
-                leakage_rates: Mapping[str, Mapping[str, float]]
+                leakage_rates: Mapping[str, Mapping[str, float]], *, gams_order: bool = False
                 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
     """Local consumption and leakages of each household group: ``(QC, leakages)``.
 
     ``QC(g,h) = Y(h)·(1 − Σ_l rate(l,h))·β(g,h)/Σ_g β(g,h)`` (budget shares rescaled to sum to 1, as
-    GAMS does: ``eshare_dr = eshare / sum(g, eshare)``; ``emin`` = 0) and ``leakage(l,h) = rate(l,h)·Y(h)``
+    GAMS does: ``eshare_dr = eshare / sum(g, eshare)``, unless they do within `SHARE_TOL` and not
+    ``gams_order``; ``emin`` = 0) and ``leakage(l,h) = rate(l,h)·Y(h)``
     for l in savings (``SAV = savsh·Y``), transfers (``TROUT = transfout·Y``) and spending outside
     (``EXPROC = EXPROLES·Y``); a missing rate is 0. Keys ``(g, h)`` and ``(l, h)``.
     """
@@ -136,12 +148,12 @@ def consumption(income: Mapping[str, float], budget_shares: Mapping[str, Mapping
     leak: dict[tuple[str, str], float] = {}
     for h, y in income.items():
         rates = leakage_rates.get(h, {})
-        local = 1 - sum(rates.get(k, 0.0) for k in LEAKAGES)
+        local = y * (1 - sum(rates.get(k, 0.0) for k in LEAKAGES))
         shares = budget_shares[h]
-        total = sum(shares.values())
+        total, rescale = _rescaled(shares, gams_order)
         for g, b in shares.items():
             if b:
-                qc[g, h] = y * local * b / total
+                qc[g, h] = local * b / total if rescale else local * b
         for k in LEAKAGES:
             leak[k, h] = rates.get(k, 0.0) * y
     return qc, leak
@@ -255,11 +267,18 @@ def labour_weights(endowments: Mapping[tuple[str, str], float], payments: Mappin
 # ------------------------------------------------------------------------------------------------
 # closure
 # ------------------------------------------------------------------------------------------------
-def exogenous_income(income: Mapping[str, float], sam: pd.DataFrame) -> dict[str, float]:
-    """Exogenous income ``exinc(h) = Y(h) − Σ_f HFSUP(f,h)``: the income the household row of the
-    ``sam`` does not yet receive (its row before ``out:world`` is filled). It may be negative
-    (factor income above Y). The inverse is the SAM's ``hh:h × out:world`` cell."""
-    return {h: y - sam.loc[account("hh", h)].sum() for h, y in income.items()}
+def exogenous_income(sam: pd.DataFrame, households: Iterable[str],
+                     income: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Exogenous income ``exinc(h) = Y(h) − Σ_f HFSUP(f,h)`` that closes each household account:
+    its payments (``Y = Σ_g QC + Σ_l leakage``, the column) minus its receipts so far (factor income,
+    the row before ``out:world`` is filled). With ``income`` (the GAMS order), ``Y`` is that income
+    rather than the column sum (the same to rounding). It may be negative (factor income above Y).
+    The inverse is the SAM's ``hh:h × out:world`` cell."""
+    out = {}
+    for h in households:
+        hh = account("hh", h)
+        out[h] = (income[h] if income is not None else sam[hh].sum()) - sam.loc[hh].sum()
+    return out
 
 
 def close_trade(sam: pd.DataFrame, accounts: Iterable[str]) -> pd.DataFrame:
@@ -319,14 +338,14 @@ class _Flows:
     endow: dict
 
 
-def _flows(e: EconomyShares) -> _Flows:
+def _flows(e: EconomyShares, gams_order: bool) -> _Flows:
     for f, kind in e.factor_kinds.items():
         if kind not in FACTOR_KINDS:
             raise ValueError(f"factor '{f}' has kind '{kind}', not one of {FACTOR_KINDS}")
     ids = input_flows(e.output, e.input_shares)
-    va = value_added(e.output, ids)
-    fds = factor_payments(va, e.factor_shares)
-    qc, leak = consumption(e.income, e.budget_shares, e.leakage_rates)
+    va = value_added(e.output, e.input_shares, gams_order=gams_order)
+    fds = factor_payments(va, e.factor_shares, gams_order=gams_order)
+    qc, leak = consumption(e.income, e.budget_shares, e.leakage_rates, gams_order=gams_order)
     fixed = [f for f, k in e.factor_kinds.items() if k == "fixed"]
     labour = [f for f, k in e.factor_kinds.items() if k == "labour"]
     rents = fixed_factor_rents(fds, fixed)
@@ -337,21 +356,28 @@ def _flows(e: EconomyShares) -> _Flows:
 
 def sam_from_shares(e: EconomyShares, *, activities: Iterable[Activity] | None = None,
                     goods: Iterable[str] | None = None, factors: Iterable[str] | None = None,
-                    households: Iterable[str] | None = None) -> pd.DataFrame:
+                    households: Iterable[str] | None = None, gams_order: bool = False) -> pd.DataFrame:
     """The balanced SAM of an economy given as shares.
 
     Flows: ``QP`` (activity → commodity), ``ID = idsh·QP`` (commodity → activity), ``FD = VA·fshare``
     (factor → activity), fixed-factor rents and labour endowments (household → factor), ``QC`` and the
     leakages (commodity / outside → household), the leakages passed on to the world; then `close_trade`
     for every commodity and every labour and purchased factor (a purchased input is all imports), and
-    ``exinc = Y − factor income`` (`exogenous_income`) in the household × ``out:world`` cell.
+    ``exinc = Y − factor income`` (`exogenous_income`, payments minus receipts) in the household ×
+    ``out:world`` cell.
 
     Accounts: ``act`` (``activities``: default the order of ``e.output``), ``com`` (``goods``: default the
     goods met in output, inputs and consumption, in that order), ``fac`` (``factors``: default the
     factors paid, in order of ``e.factor_kinds``), ``hh`` (``households``: default ``e.income``'s order),
     then ``out:world`` and the leakages. A flow to an account not listed is a ValueError.
+
+    ``gams_order``: evaluate as the published GAMS calibration does (``VA = QP − Σ ID``, factor and
+    budget shares rescaled even when they sum to 1 to rounding, ``exinc = Y − factor income``), so a
+    GAMS workbook's SAM is the one GAMS computes to the last bit; otherwise ``VA = QP·(1 − Σ idsh)``,
+    shares summing to 1 within `SHARE_TOL` are used as given and ``exinc`` closes the household account
+    exactly (payments − receipts). The two differ by rounding only.
     """
-    fl = _flows(e)
+    fl = _flows(e, gams_order)
     acts = list(activities) if activities is not None else list(e.output)
     if goods is None:
         goods = list(dict.fromkeys([g for g, _ in e.output] + [gg for _, gg, _ in fl.ids] + [g for g, _ in fl.qc]))
@@ -384,13 +410,12 @@ def sam_from_shares(e: EconomyShares, *, activities: Iterable[Activity] | None =
     for (k, h), v in fl.leak.items():
         put(account("out", k), account("hh", h), v)
     world = account("out", "world")
-    exinc = exogenous_income({h: e.income[h] for h in H}, sam)
-    for h in H:
-        sam.at[account("hh", h), world] = exinc[h]
     for k in LEAKAGES:
         sam.at[world, account("out", k)] = sam.loc[account("out", k)].sum()
     close_trade(sam, [account("com", g) for g in goods]
                 + [account("fac", f) for f in factors if e.factor_kinds.get(f) != "fixed"])
+    for h, x in exogenous_income(sam, H, {h: e.income[h] for h in H} if gams_order else None).items():
+        sam.at[account("hh", h), world] = x
     return sam
 
 

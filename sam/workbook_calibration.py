@@ -316,8 +316,8 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
                             labour_total="zone" if gams_compat else "used")
     labour = [f for f in used_factors if classes[f] == "labour"]
     if labour:
-        from lewie.sam.shares import factor_payments, input_flows, value_added
-        fds = factor_payments(value_added(qp, input_flows(qp, idsh)), fsh)
+        from lewie.sam.shares import factor_payments, value_added
+        fds = factor_payments(value_added(qp, idsh, gams_order=True), fsh, gams_order=True)
         used = labour_used({k: v for k, v in fds.items() if k[1] in labour}, labour, village_of)
         for f in labour:
             zone_total = sum(u for (ff, _), u in used.items() if ff == f)
@@ -344,7 +344,7 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
         if g not in goods_used:
             log.append(f"good '{g}' is declared but has no output, consumption or input use: left out of the SAM")
     sam = sam_from_shares(economy, activities=[(g, h) for g in G for h in H if (g, h) in qp], goods=goods_used,
-                          factors=used_factors, households=H)
+                          factors=used_factors, households=H, gams_order=True)
     world = "out:world"
     for h in H:
         exinc = sam.at[f"hh:{h}", world]
