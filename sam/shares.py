@@ -422,15 +422,15 @@ def sam_from_shares(e: EconomyShares, *, activities: Iterable[Activity] | None =
 def _kinds_from_sam(sam: pd.DataFrame, fds: dict, endow: dict) -> dict[str, str]:
     kinds = {}
     for f in dict.fromkeys([f for _, f, _ in fds] + [f for f, _ in endow]):
-        received = {h: v for (ff, h), v in endow.items() if ff == f}
+        received = {(ff, h): v for (ff, h), v in endow.items() if ff == f}
         if not received:
             kinds[f] = "input"
             continue
         own = fixed_factor_rents({k: v for k, v in fds.items() if k[1] == f}, [f])
         world = account("out", "world")
         traded = sam.at[world, account("fac", f)] or sam.at[account("fac", f), world]
-        same = set(own) == set(received) and all(abs(own[k] - received[k]) <= 1e-9 * max(1.0, abs(own[k]))
-                                                 for k in own)
+        same = set(own) == set(received) and all(abs(own[k] - received[k]) <= 1e-5 + 1e-9 * abs(own[k])
+                                                 for k in own)  # 1e-5: a SAM written to 6 decimals
         kinds[f] = "fixed" if same and not traded else "labour"
     return kinds
 
@@ -444,8 +444,8 @@ def shares_from_sam(sam: pd.DataFrame, *, factor_kinds: Mapping[str, str] | None
     (`budget_shares`), labour weights and village ratios (`labour_weights`).
 
     ``factor_kinds`` defaults to what the SAM shows: a factor no household receives is a purchased
-    input; one whose receipts are each group's own payments for it, untraded, is fixed; any other is
-    labour. ``village_of`` defaults to one village per household group (then a group's weight is 1 and
+    input; one whose receipts are each group's own payments for it (to 1e-5, a SAM written to 6
+    decimals), untraded, is fixed; any other is labour. ``village_of`` defaults to one village per household group (then a group's weight is 1 and
     its ratio its supply over the labour its own activities use).
     """
     parsed = {a: parse_account(a) for a in sam.index}
