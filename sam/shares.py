@@ -445,8 +445,9 @@ def shares_from_sam(sam: pd.DataFrame, *, factor_kinds: Mapping[str, str] | None
 
     ``factor_kinds`` defaults to what the SAM shows: a factor no household receives is a purchased
     input; one whose receipts are each group's own payments for it (to 1e-5, a SAM written to 6
-    decimals), untraded, is fixed; any other is labour. ``village_of`` defaults to one village per household group (then a group's weight is 1 and
-    its ratio its supply over the labour its own activities use).
+    decimals), untraded, is fixed; any other is labour. ``village_of`` defaults to one village per
+    household group (then a group's weight is 1 and its ratio its supply over the labour its own
+    activities use).
     """
     parsed = {a: parse_account(a) for a in sam.index}
     if list(sam.index) != list(sam.columns):

@@ -34,8 +34,7 @@ import pandas as pd
 from lewie.errors import did_you_mean
 from lewie.model.registry import workbook_names
 
-from lewie.sam.accounts import LEAKAGES
-from lewie.sam.shares import EconomyShares, labour_used, sam_from_shares
+from lewie.sam.shares import EconomyShares, factor_payments, labour_used, sam_from_shares, value_added
 from lewie.sam.workbook import GAMS_PARAMETER, PARAMETER_COLUMNS, Workbook, WorkbookError, _key
 
 __all__ = ["WorkbookEconomy", "calibrate_workbook"]
@@ -316,7 +315,6 @@ def calibrate_workbook(wb: Workbook, *, villages: Mapping[str, Iterable[str]], f
                             labour_total="zone" if gams_compat else "used")
     labour = [f for f in used_factors if classes[f] == "labour"]
     if labour:
-        from lewie.sam.shares import factor_payments, value_added
         fds = factor_payments(value_added(qp, idsh, gams_order=True), fsh, gams_order=True)
         used = labour_used({k: v for k, v in fds.items() if k[1] in labour}, labour, village_of)
         for f in labour:
