@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lewie.sam.accounts import account
+from lewie.sam.shares import EconomyShares, sam_from_shares
 
 HOUSEHOLDS = ["landless", "smallholder", "largeholder", "fishers", "traders"]
 VILLAGES = {"upland": ["landless", "smallholder", "largeholder"], "river": ["fishers", "traders"]}
@@ -72,47 +72,19 @@ def benchmark_sam() -> pd.DataFrame:
 
 
 def _sam(households, villages, output, income, budget, leak, labour_split) -> pd.DataFrame:
-    """A balanced SAM from the constants' layout (see `benchmark_sam`; `scaled_economy` for a larger one)."""
-    labels = ([account("act", g, h) for (g, h) in output] + [account("com", g) for g in GOODS]
-              + [account("fac", f) for f in FACTORS] + [account("hh", h) for h in households]
-              + [account("out", o) for o in ("world", "savings", "transfers", "spending")])
-    sam = pd.DataFrame(0.0, index=labels, columns=labels)
+    """A balanced SAM from the constants' layout (see `benchmark_sam`; `scaled_economy` for a larger one),
+    built by `lewie.sam.shares.sam_from_shares`: each village supplies the sum of its groups' labour split
+    times the labour its activities use, split across its groups in proportion to it."""
     village_of = {h: v for v, hs in villages.items() for h in hs}
-    labour_used = {v: 0.0 for v in villages}
-    for (g, h), qp in output.items():
-        a = account("act", g, h)
-        sam.loc[a, account("com", g)] = qp
-        for gg, s in INTERMEDIATE[g].items():
-            sam.loc[account("com", gg), a] = s * qp
-        va = qp * (1 - sum(INTERMEDIATE[g].values()))
-        for f, s in FACTOR_SHARE[g].items():
-            sam.loc[account("fac", f), a] = s * va
-            if f in FIXED:  # activity-specific: the group running the activity receives the rent
-                sam.loc[account("hh", h), account("fac", f)] += s * va
-        labour_used[village_of[h]] += FACTOR_SHARE[g].get("labor", 0.0) * va
-    for h in households:
-        y = income[h]
-        for o, s in leak[h].items():
-            sam.loc[account("out", o), account("hh", h)] = s * y
-        local = y * (1 - sum(leak[h].values()))
-        for g, s in budget[h].items():
-            sam.loc[account("com", g), account("hh", h)] = s * local
-        sam.loc[account("hh", h), account("fac", "labor")] = labour_split[h] * labour_used[village_of[h]]
-    for o in ("savings", "transfers", "spending"):
-        sam.loc[account("out", "world"), account("out", o)] = sam.loc[account("out", o)].sum()
-    sam.loc[account("out", "world"), account("fac", "inputs")] = sam.loc[account("fac", "inputs")].sum()
-    for acc in [account("com", g) for g in GOODS] + [account("fac", "labor")]:
-        gap = sam.loc[acc].sum() - sam[acc].sum()  # receipts minus payments
-        if gap > 0:
-            sam.loc[account("out", "world"), acc] += gap  # imports
-        else:
-            sam.loc[acc, account("out", "world")] += -gap  # exports
-    for h in households:  # exogenous income closes each household account
-        hh = account("hh", h)
-        sam.loc[hh, account("out", "world")] = sam[hh].sum() - sam.loc[hh].sum()
-    world = account("out", "world")
-    assert abs(sam.loc[world].sum() - sam[world].sum()) < 1e-6 * max(1.0, float(sam.to_numpy().sum()))
-    return sam
+    economy = EconomyShares(
+        output=dict(output), input_shares={(g, h): INTERMEDIATE[g] for g, h in output},
+        factor_shares={(g, h): FACTOR_SHARE[g] for g, h in output},
+        income={h: float(income[h]) for h in households}, budget_shares=budget, leakage_rates=leak,
+        factor_kinds={f: "fixed" if f in FIXED else "input" if f == "inputs" else "labour" for f in FACTORS},
+        village_of=village_of, labour_weights=labour_split,
+        labour_total={v: sum(labour_split[h] for h in hs) for v, hs in villages.items()})
+    sam = sam_from_shares(economy, goods=GOODS, factors=FACTORS, households=households)
+    return sam.rename_axis(index=None, columns=None)
 
 
 def scaled_economy(copies: int = 8, village_pairs: int = 2) -> tuple[pd.DataFrame, dict, tuple]:

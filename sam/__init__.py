@@ -9,7 +9,8 @@ from lewie.lazy_imports import lazy_attribute
 _LAZY = {"read_sam": ".io", "write_sam": ".io", "sam_from_frame": ".io",
          "parse_account": ".accounts", "account": ".accounts", "Account": ".accounts",
          "check_sam": ".check", "SamReport": ".check", "Problem": ".check",
-         "ras": ".balance", "cross_entropy": ".balance", "BalanceResult": ".balance"}
+         "ras": ".balance", "cross_entropy": ".balance", "BalanceResult": ".balance",
+         "EconomyShares": ".shares", "sam_from_shares": ".shares", "shares_from_sam": ".shares"}
 
 
 def __getattr__(name: str):
@@ -25,4 +26,5 @@ __all__ = [
     "parse_account", "account", "Account",
     "check_sam", "SamReport", "Problem",
     "ras", "cross_entropy", "BalanceResult",
+    "EconomyShares", "sam_from_shares", "shares_from_sam",
 ]

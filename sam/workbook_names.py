@@ -23,27 +23,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lewie.errors import did_you_mean
+from lewie.model.registry import workbook_names
+
+_REGISTRY = workbook_names()  # the model parameters' workbook names come from the registry
 
 __all__ = ["NAMES", "REQUIRED", "NOT_MODELLED", "NameReport", "resolve_names"]
 
-# lewie parameter -> (canonical name used inside lewie.sam.workbook, known workbook spellings, meaning)
+# lewie parameter -> (canonical name used inside lewie.sam.workbook_calibration (the registry's workbook name for
+# a model parameter), known workbook spellings, meaning)
 NAMES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "household_count": ("HHNum", ("HHNum", "nhh", "HHnumber"), "number of households the group represents [xlnhh]"),
     "expenditure": ("HHexp", ("HHexp", "hhexp"), "mean expenditure of a household: income Y = HHexp·HHNum [xlhhexp]"),
-    "budget_share": ("eshare", ("eshare",), "budget share of a good [xleshare]"),
+    "budget_share": (_REGISTRY["budget_share"], ("eshare",), "budget share of a good [xleshare]"),
     "budget_share_se": ("eshare_se", ("eshare_se",), "its standard error [xleshare_se]"),
-    "min_consumption": ("emin", ("emin",), "minimum consumption (GAMS sets it to 0) [xlemin]"),
+    "min_consumption": (_REGISTRY["min_consumption"], ("emin",), "minimum consumption (GAMS sets it to 0) [xlemin]"),
     "production": ("QP", ("QP",), "output of an activity per household [xlqp]"),
-    "input_share": ("idsh", ("idsh",), "intermediate input share of the activity [xlidsh]"),
-    "factor_share": ("fshare", ("fshare",), "Cobb-Douglas factor share [xlfshare]"),
+    "input_share": (_REGISTRY["input_share"], ("idsh",), "intermediate input share of the activity [xlidsh]"),
+    "factor_share": (_REGISTRY["factor_share"], ("fshare",), "Cobb-Douglas factor share [xlfshare]"),
     "factor_share_se": ("fshare_se", ("fshare_se",), "its standard error [xlfshare_se]"),
-    "savings_rate": ("savsh", ("savsh", "savinfsh", "SAVsh"), "share of income saved [xlsavsh]"),
+    "savings_rate": (_REGISTRY["savings_rate"], ("savsh", "savinfsh", "SAVsh"), "share of income saved [xlsavsh]"),
     "savings_rate_se": ("savsh_se", ("savsh_se", "savinfsh_se"), "its standard error [xlsavsh_se]"),
-    "transfer_rate": ("transfout", ("transfout", "transfoutsh", "troutsh"),
+    "transfer_rate": (_REGISTRY["transfer_rate"], ("transfout", "transfoutsh", "troutsh"),
                       "share of income transferred out of the local economy [xlTROUTsh]"),
     "transfer_rate_se": ("transfout_se", ("transfout_se", "transfoutsh_se", "troutsh_se"),
                          "its standard error [xlTROUTsh_se]"),
-    "outside_rate": ("EXPROLES", ("EXPROLES", "exprocsh", "expoutsh"),
+    "outside_rate": (_REGISTRY["outside_rate"], ("EXPROLES", "exprocsh", "expoutsh"),
                      "share of income spent outside the local economy [xlexpoutsh]"),
     "outside_rate_se": ("EXPROLES_se", ("EXPROLES_se", "exprocsh_se", "expoutsh_se"),
                         "its standard error (GAMS does not draw it)"),

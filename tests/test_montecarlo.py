@@ -104,7 +104,8 @@ def test_same_seed_and_any_chunking_give_identical_results():
 
 def test_with_zero_standard_errors_every_draw_is_draw_zero(tmp_path):
     from lewie.sam.io import write_sam
-    from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
+    from lewie.sam.workbook import read_workbook, write_parameters
+    from lewie.sam.workbook_calibration import calibrate_workbook
     econ = calibrate_workbook(read_workbook(WORKBOOK), villages={"v": ["Elig", "Inel", "Trader"]},
                               fixed_factors=["Land", "Capital"], labour_factors=["Labor"], input_factors=["Input"])
     write_sam(econ.sam, tmp_path / "sam.csv")

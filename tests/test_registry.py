@@ -58,11 +58,22 @@ def test_gams_names_come_from_the_registry_and_agree_with_the_workbook_maps():
     assert registry.from_gams("FSHARE") == "factor_share" and registry.from_gams("QP") == "production"
     assert registry.from_gams("transfout") == registry.from_gams("troutsh") == "transfer_rate"
     assert registry.from_gams("nonsense") is None
-    # the maps of the workbook import and of supplied draws (to be switched to the registry) agree with it
-    from lewie.sam.workbook import GAMS_PARAMETER
-    from lewie.runs.sampling import GAMS_NAMES as DRAW_NAMES
-    assert registry.workbook_names() == GAMS_PARAMETER
+    # the maps of the workbook import, of supplied draws and of the workbook's variable names are derived
+    # from the registry: each is what the registry says, and the registry says what GAMS reads
+    from lewie.runs.sampling import GAMS_NAMES as DRAW_NAMES, VARIED
+    from lewie.sam.workbook import GAMS_PARAMETER, TABLE_PARAMETERS
+    from lewie.sam.workbook_names import NAMES
+    assert GAMS_PARAMETER == {p: registry.workbook_names()[p] for p in TABLE_PARAMETERS}
+    assert GAMS_PARAMETER == {"factor_share": "fshare", "budget_share": "eshare", "savings_rate": "savsh",
+                              "transfer_rate": "transfout", "outside_rate": "EXPROLES", "input_share": "idsh"}
+    assert DRAW_NAMES == {n: p for p in VARIED for n in registry.gams_spellings(p)}
     assert {k: registry.from_gams(k) for k in DRAW_NAMES} == DRAW_NAMES
+    assert set(DRAW_NAMES) == {"fshare", "eshare", "savsh", "troutsh", "transfout", "exprocsh", "exproles"}
+    for p, wb in registry.workbook_names().items():
+        assert NAMES[p][0] == wb, p  # the name the workbook calibration reads is the registry's
+    # emin: the workbook variable GAMS reads into the minimum consumption (and its calibration sets to 0)
+    assert registry.workbook_names()["min_consumption"] == "emin" and registry.from_gams("EMIN") == "min_consumption"
+    assert registry.gams_spellings("transfer_rate") == ("troutsh", "transfout")
 
 
 def test_docs_are_generated_from_the_registry():

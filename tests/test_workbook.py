@@ -9,7 +9,8 @@ import pytest
 
 import lewie.sam as lewie_sam
 from lewie.errors import InputError
-from lewie.sam.workbook import (PARAMETER_COLUMNS, WorkbookError, calibrate_workbook, read_dashboard, read_parameters, read_workbook, write_parameters)
+from lewie.sam.workbook import (PARAMETER_COLUMNS, WorkbookError, read_dashboard, read_parameters, read_workbook, write_parameters)
+from lewie.sam.workbook_calibration import calibrate_workbook
 
 REFERENCE = Path(__file__).parents[2] / "shared" / "reference" / "example-workbook.xlsx"
 # shared/ sits beside the repository in CI and on developer machines; a bare clone elsewhere lacks it

@@ -8,7 +8,8 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from lewie.sam.workbook import WorkbookError, calibrate_workbook, read_workbook
+from lewie.sam.workbook import WorkbookError, read_workbook
+from lewie.sam.workbook_calibration import calibrate_workbook
 from lewie.sam.workbook_names import resolve_names
 
 SETUP = dict(villages={"v": ["A", "B"]}, fixed_factors=["Land"], labour_factors=["Labor"], input_factors=[])

@@ -59,7 +59,8 @@ def test_the_workbook_imports_and_calibrates_with_the_dashboard_shocks_as_varian
 def test_round_trip_workbook_sam_model_sam_is_exact(sim):
     """The base reproduces the workbook's SAM: every equation holds and the SAM rebuilt from the
     model's base is the SAM the workbook gives (build checks both; here explicitly)."""
-    from lewie.sam.workbook import calibrate_workbook, read_workbook
+    from lewie.sam.workbook import read_workbook
+    from lewie.sam.workbook_calibration import calibrate_workbook
     wb = read_workbook(WORKBOOK)
     econ = calibrate_workbook(wb, villages={"village": ["Elig", "Inel", "Trader"]}, fixed_factors=["Land", "Capital"],
                               labour_factors=["Labor"], input_factors=["Input"])

@@ -8,14 +8,15 @@ intermediate-input and factor shares per activity, the labour split, standard er
 * ``sam/data/<case>/parameters.csv``: the parameter table (``parameter, good, good2, factor,
   household, value, se``) that Monte Carlo draws from, plus ``household_count`` rows.
 
-The construction generalises ``tools/make_example_sam.py`` and follows the GAMS calibration
+The construction is `lewie.sam.shares.sam_from_shares` (shared with the workbook calibration, the
+example generator and the benchmark economies) and follows the GAMS calibration
 (docs: /work/shared/reference/lewie-model.md, "Calibration from the input workbook"):
 
 * income ``Y(h) = income per household · count``; a group whose income is set from a programme's
   published transfer size uses ``income = transfer_per_household / transfer_share_of_income``;
-* leakages ``rate · Y``; consumption ``budget_share · Y · (1 − Σ rates)``;
+* leakages ``rate · Y``; consumption ``budget_share · Y · (1 − Σ rates)`` (budget shares rescaled to 1);
 * output ``QP(g,h) = output per household · count``; intermediate inputs ``input_share · QP``;
-  value added ``QP − Σ inputs`` split by factor shares;
+  value added ``QP − Σ inputs`` split by factor shares (rescaled to 1);
 * fixed factors: the rent goes to the group running the activity; purchased inputs are bought
   from outside; labour: each village supplies ``labour_ratio ×`` the labour its activities use
   (above 1: its people also work outside), split across its groups by ``workers · count``;
@@ -42,6 +43,7 @@ import pandas as pd
 
 from lewie.sam.accounts import LEAKAGES, account
 from lewie.sam.io import read_sam, write_sam
+from lewie.sam.shares import EconomyShares, sam_from_shares
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "sam" / "data"
@@ -190,79 +192,49 @@ def activity_spec(spec: dict, g: str, h: str) -> dict:
     return acts.get(f"{g}:{h}", acts.get(g))
 
 
-def build(spec: dict) -> Case:
-    """The balanced SAM and the parameter table of one case spec."""
+def economy_shares(spec: dict) -> EconomyShares:
+    """The spec as shares (`lewie.sam.shares.EconomyShares`): output ``QP = output per household · count``,
+    income ``Y = income per household · count``, each village supplying ``labour_ratio ×`` the labour its
+    activities use, split across its groups by ``workers · count``; purchased factors are inputs."""
     goods = spec["case"]["goods"]
-    classes = {f: kind for kind in ("fixed", "labour", "purchased") for f in spec["factors"].get(kind, [])}
-    factors = list(classes)
+    kind = {"fixed": "fixed", "labour": "labour", "purchased": "input"}
+    classes = {f: k for k in ("fixed", "labour", "purchased") for f in spec["factors"].get(k, [])}
     hh = spec["households"]
-    H = list(hh)
-    count = {h: float(hh[h]["count"]) for h in H}
-    income = {h: household_income(hh[h]) for h in H}
-    activities = [(g, h) for h in H for g in goods if g in hh[h].get("output", {})]
+    count = {h: float(hh[h]["count"]) for h in hh}
+    activities = [(g, h) for h in hh for g in goods if g in hh[h].get("output", {})]
+    return EconomyShares(
+        output={(g, h): float(hh[h]["output"][g]) * count[h] for g, h in activities},
+        input_shares={(g, h): activity_spec(spec, g, h).get("inputs", {}) for g, h in activities},
+        factor_shares={(g, h): activity_spec(spec, g, h)["factors"] for g, h in activities},
+        income={h: household_income(hh[h]) * count[h] for h in hh},
+        budget_shares={h: hh[h]["budget"] for h in hh},
+        leakage_rates={h: {k: float(hh[h].get(RATES[k], 0.0)) for k in LEAKAGES} for h in hh},
+        factor_kinds={f: kind[k] for f, k in classes.items()},
+        village_of={h: hh[h]["village"] for h in hh},
+        labour_weights={h: float(hh[h]["workers"]) * count[h] for h in hh},
+        labour_total={v: float(d["labour_ratio"]) for v, d in spec["villages"].items()})
 
-    labels = ([account("act", g, h) for g, h in activities] + [account("com", g) for g in goods]
-              + [account("fac", f) for f in factors] + [account("hh", h) for h in H]
-              + [account("out", o) for o in ("world", *LEAKAGES)])
-    sam = pd.DataFrame(0.0, index=labels, columns=labels)
+
+def build(spec: dict) -> Case:
+    """The balanced SAM and the parameter table of one case spec (`lewie.sam.shares.sam_from_shares`)."""
+    goods = spec["case"]["goods"]
+    economy = economy_shares(spec)
+    H = list(economy.income)
+    try:
+        sam = sam_from_shares(economy, goods=goods, factors=list(economy.factor_kinds), households=H)
+    except ValueError as exc:
+        raise SpecError(f"{spec['_path']}: {exc}") from None
     world = account("out", "world")
-    labour_used = {(f, v): 0.0 for f in classes if classes[f] == "labour" for v in spec["villages"]}
-    for g, h in activities:
-        a = account("act", g, h)
-        spec_a = activity_spec(spec, g, h)
-        qp = float(hh[h]["output"][g]) * count[h]
-        sam.at[a, account("com", g)] = qp
-        for gg, s in spec_a.get("inputs", {}).items():
-            sam.at[account("com", gg), a] += s * qp
-        va = qp * (1 - sum(spec_a.get("inputs", {}).values()))
-        for f, s in spec_a["factors"].items():
-            sam.at[account("fac", f), a] = s * va
-            if classes[f] == "fixed":  # activity-specific: the rent goes to the group running it
-                sam.at[account("hh", h), account("fac", f)] += s * va
-            elif classes[f] == "labour":
-                labour_used[f, hh[h]["village"]] += s * va
-    for (f, v), used in labour_used.items():
-        members = [h for h in H if hh[h]["village"] == v]
-        weights = {h: float(hh[h]["workers"]) * count[h] for h in members}
-        total = sum(weights.values())
-        supply = float(spec["villages"][v]["labour_ratio"]) * used
-        for h in members:
-            if weights[h] > 0:
-                sam.at[account("hh", h), account("fac", f)] = supply * weights[h] / total
-    for h in H:
-        y = income[h] * count[h]
-        col = account("hh", h)
-        for leak in LEAKAGES:
-            sam.at[account("out", leak), col] = float(hh[h].get(RATES[leak], 0.0)) * y
-        local = y * (1 - sum(float(hh[h].get(RATES[k], 0.0)) for k in LEAKAGES))
-        for g, s in hh[h]["budget"].items():
-            sam.at[account("com", g), col] = s * local
-    for leak in LEAKAGES:
-        sam.at[world, account("out", leak)] = sam.loc[account("out", leak)].sum()
-    for f in factors:
-        if classes[f] == "purchased":  # bought from outside
-            sam.at[world, account("fac", f)] = sam.loc[account("fac", f)].sum()
-    # net trade with the outside closes every commodity and labour account
-    for acc in [account("com", g) for g in goods] + [account("fac", f) for f in factors if classes[f] == "labour"]:
-        gap = sam.loc[acc].sum() - sam[acc].sum()  # receipts minus payments
-        if gap > 0:
-            sam.at[world, acc] += gap  # imports
-        else:
-            sam.at[acc, world] += -gap  # exports
-    # exogenous income closes each household account
-    exo = {}
-    for h in H:
-        col = account("hh", h)
-        exo[h] = sam[col].sum() - sam.loc[col].sum()
-        sam.at[col, world] = exo[h]
-    sam = sam.round(6)
+    exo = {h: sam.at[account("hh", h), world] for h in H}
+    sam = sam.rename_axis(index=None, columns=None).round(6)
     unused = [g for g in goods if not sam.loc[account("com", g)].any() and not sam[account("com", g)].any()]
     if unused:
         raise SpecError(f"{spec['_path']}: goods {unused} are neither produced nor consumed")
     _assert_balanced(sam, spec["_path"])
-    params = parameter_table(spec, activities)
+    params = parameter_table(spec, list(economy.output))
+    income = {h: household_income(spec["households"][h]) for h in H}
     return Case(name=spec["case"]["name"], sam=sam, parameters=params, income=income,
-                exogenous_share={h: exo[h] / (income[h] * count[h]) for h in H})
+                exogenous_share={h: exo[h] / economy.income[h] for h in H})
 
 
 def _assert_balanced(sam: pd.DataFrame, path) -> None:

@@ -1,14 +1,17 @@
 """Build the bundled example village SAM (sam/data/example_village/sam.csv) from invented shares.
 
 The numbers are invented but plausible (a poor rural village economy in thousands of local currency
-per year); see sam/data/example_village/README.md. Run: python tools/make_example_sam.py
+per year); see sam/data/example_village/README.md. The SAM is built by `lewie.sam.shares.sam_from_shares`:
+fixed factors (land, capital) pay their rent to the group running the activity, purchased inputs come from
+outside, net trade closes goods and labour, exogenous income closes each household.
+Run: python tools/make_example_sam.py
 """
 from pathlib import Path
 
 import pandas as pd
 
-from lewie.sam.accounts import account
 from lewie.sam.io import write_sam
+from lewie.sam.shares import EconomyShares, sam_from_shares
 
 HOUSEHOLDS = ["eligible", "ineligible", "traders"]
 GOODS = ["crops", "livestock", "retail", "services", "outside"]
@@ -38,50 +41,24 @@ VILLAGES = {"north": ["eligible", "ineligible"], "south": ["traders"]}
 LABOUR_SPLIT = {"eligible": 0.34, "ineligible": 0.70, "traders": 0.95}  # >1 in total: north works outside
 
 
-def build() -> pd.DataFrame:
-    labels = ([account("act", g, h) for (g, h) in OUTPUT] + [account("com", g) for g in GOODS]
-              + [account("fac", f) for f in FACTORS] + [account("hh", h) for h in HOUSEHOLDS]
-              + [account("out", o) for o in ("world", "savings", "transfers", "spending")])
-    sam = pd.DataFrame(0.0, index=labels, columns=labels)
-    labour_used = {v: 0.0 for v in VILLAGES}
+def economy() -> EconomyShares:
+    """The constants as shares: each village supplies the sum of its groups' LABOUR_SPLIT times the labour
+    its activities use, split across its groups in proportion to LABOUR_SPLIT."""
     village_of = {h: v for v, hs in VILLAGES.items() for h in hs}
-    for (g, h), qp in OUTPUT.items():
-        a = account("act", g, h)
-        sam.loc[a, account("com", g)] = qp
-        for gg, s in INTERMEDIATE[g].items():
-            sam.loc[account("com", gg), a] = s * qp
-        va = qp * (1 - sum(INTERMEDIATE[g].values()))
-        for f, s in FACTOR_SHARE[g].items():
-            sam.loc[account("fac", f), a] = s * va
-            if f in ("land", "capital"):  # fixed factors: the household running the activity owns them
-                sam.loc[account("hh", h), account("fac", f)] += s * va
-        labour_used[village_of[h]] += FACTOR_SHARE[g].get("labor", 0.0) * va
-    for h in HOUSEHOLDS:
-        y = INCOME[h]
-        for o, s in LEAK[h].items():
-            sam.loc[account("out", o), account("hh", h)] = s * y
-        local = y * (1 - sum(LEAK[h].values()))
-        for g, s in BUDGET[h].items():
-            sam.loc[account("com", g), account("hh", h)] = s * local
-        sam.loc[account("hh", h), account("fac", "labor")] = LABOUR_SPLIT[h] * labour_used[village_of[h]]
-    for o in ("savings", "transfers", "spending"):
-        sam.loc[account("out", "world"), account("out", o)] = sam.loc[account("out", o)].sum()
-    # purchased inputs come from outside
-    sam.loc[account("out", "world"), account("fac", "inputs")] = sam.loc[account("fac", "inputs")].sum()
-    # net trade of goods and labour with the outside closes the commodity and factor accounts
-    for acc in [account("com", g) for g in GOODS] + [account("fac", "labor")]:
-        gap = sam.loc[acc].sum() - sam[acc].sum()  # receipts minus payments
-        if gap > 0:
-            sam.loc[account("out", "world"), acc] += gap  # imports
-        else:
-            sam.loc[acc, account("out", "world")] += -gap  # exports
-    # exogenous income closes each household account
-    for h in HOUSEHOLDS:
-        hh = account("hh", h)
-        sam.loc[hh, account("out", "world")] = sam[hh].sum() - sam.loc[hh].sum()
-    world = account("out", "world")
-    assert abs(sam.loc[world].sum() - sam[world].sum()) < 1e-6
-    return sam.round(6)
+    return EconomyShares(
+        output={a: float(q) for a, q in OUTPUT.items()},
+        input_shares={(g, h): INTERMEDIATE[g] for g, h in OUTPUT},
+        factor_shares={(g, h): FACTOR_SHARE[g] for g, h in OUTPUT},
+        income={h: float(INCOME[h]) for h in HOUSEHOLDS}, budget_shares=BUDGET, leakage_rates=LEAK,
+        factor_kinds={"labor": "labour", "land": "fixed", "capital": "fixed", "inputs": "input"},
+        village_of=village_of, labour_weights=LABOUR_SPLIT,
+        labour_total={v: sum(LABOUR_SPLIT[h] for h in hs) for v, hs in VILLAGES.items()})
+
+
+def build() -> pd.DataFrame:
+    """The example SAM (`lewie.sam.shares.sam_from_shares`), rounded to 6 decimals."""
+    sam = sam_from_shares(economy(), goods=GOODS, factors=FACTORS, households=HOUSEHOLDS)
+    return sam.rename_axis(index=None, columns=None).round(6)
 
 
 if __name__ == "__main__":

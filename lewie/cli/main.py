@@ -128,7 +128,8 @@ def from_workbook_cmd(workbook, out_dir, villages, fixed, labour, inputs, gams_c
     from lewie.errors import InputError
     from lewie.files import check_writable_folder, write_text_atomic
     from lewie.sam.io import write_sam
-    from lewie.sam.workbook import calibrate_workbook, read_workbook, write_parameters
+    from lewie.sam.workbook import read_workbook, write_parameters
+    from lewie.sam.workbook_calibration import calibrate_workbook
     from lewie.sam.workbook_names import resolve_names
     check_writable_folder(out_dir, what="output folder")  # before the work
     wb, names = resolve_names(read_workbook(workbook, index=index))

@@ -6,7 +6,9 @@ results: name, role, dims, units, long name, GAMS name. One table, from which co
   ``long_name`` / ``units`` of every results variable),
 * the dims exports and comparisons know (`RESULT_DIMS`), the labels of residual reports
   (`INDEX_DIMS`, `constraint_labels`),
-* the GAMS-name mapping (`gams_names`, `workbook_names`, `from_gams`),
+* the GAMS-name mapping (`gams_names`, `workbook_names`, `gams_spellings`, `from_gams`), from which the
+  workbook import (`lewie.sam.workbook.GAMS_PARAMETER`) and supplied draws (`lewie.runs.sampling.GAMS_NAMES`)
+  take theirs,
 * the reference table docs/registry.md (`markdown`).
 
 A leaf module (it imports nothing of lewie), so the solvers, verification, results and exports can
@@ -131,7 +133,8 @@ ENTRIES: tuple[Entry, ...] = (
        aliases=("exproles",)),
     _p("budget_share", "consumption_pairs", "marginal budget share (linear expenditure system)", "1", "eshare",
        "eshare"),
-    _p("min_consumption", "consumption_pairs", "minimum consumption (linear expenditure system)", AT_BASE, "emin"),
+    _p("min_consumption", "consumption_pairs", "minimum consumption (linear expenditure system)", AT_BASE, "emin",
+       "emin"),
     _p("cpi_weight", "consumption_pairs", "weight of the good in the CPI (its base budget share)", "1",
        "base budget share in CPI"),
     _p("exogenous_income", "households", "exogenous income (transfers in, remittances)", CURRENCY, "exinc",
@@ -205,6 +208,13 @@ def gams_names() -> dict[str, str]:
 def workbook_names() -> dict[str, str]:
     """Model parameter -> the variable of the GAMS input workbook that gives it."""
     return {e.name: e.workbook for e in PARAMETERS.values() if e.workbook}
+
+
+def gams_spellings(name: str) -> tuple[str, ...]:
+    """The lower-case names a model parameter or variable goes by in GAMS code and workbooks: its GAMS
+    name, its workbook variable and the aliases (``transfer_rate``: troutsh, transfout)."""
+    e = BY_NAME[name]
+    return tuple(dict.fromkeys(x for x in (e.gams.lower(), e.workbook.lower(), *e.aliases) if x))
 
 
 def from_gams(name: str) -> str | None:

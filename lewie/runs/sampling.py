@@ -22,8 +22,8 @@ The default (``distribution="normal"``) reproduces the published GAMS procedure:
 
 The GAMS code also runs its redraw loop for draw 0, so a point estimate outside (0, 1) is replaced by
 a random draw even there; lewie does that only with ``gams_compat=True`` (method ``gams-compat``,
-logged), when the workbook is calibrated (`lewie.sam.workbook.calibrate_workbook`): draw 0 is then
-the calibrated base with the redrawn value. Without it such an estimate cannot be calibrated and is
+logged), when the workbook is calibrated (`lewie.sam.workbook_calibration.calibrate_workbook`): draw 0
+is then the calibrated base with the redrawn value. Without it such an estimate cannot be calibrated and is
 an error where the table is read.
 
 ``distribution="dirichlet"`` draws each share vector from a Dirichlet distribution and each rate
@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from lewie.errors import InputError
+from lewie.model import registry
 
 log = logging.getLogger("lewie")
 
@@ -59,9 +60,8 @@ VARIED = DRAWN + ("outside_rate",)
 """Parameters a draw may change (`lewie.model.recalibration.ShareDraws`); input shares are never drawn."""
 SHARES = ("factor_share", "budget_share")  # rescaled to sum to 1 per group
 RATES = ("savings_rate", "transfer_rate", "outside_rate")
-GAMS_NAMES = {"fshare": "factor_share", "eshare": "budget_share", "savsh": "savings_rate",
-              "troutsh": "transfer_rate", "transfout": "transfer_rate", "exprocsh": "outside_rate",
-              "exproles": "outside_rate"}
+GAMS_NAMES = {n: p for p in VARIED for n in registry.gams_spellings(p)}
+"""Every GAMS and workbook spelling (lower case) of a varied parameter -> the parameter, from the registry."""
 MAX_REDRAWS = 10_000
 SUPPLIED_RESCALE_TOL = 1e-6  # supplied shares summing to 1 within this are rescaled (printing precision)
 POINT_TOL = 1e-6  # the table's rescaled estimates must match the calibrated shares within this
@@ -277,7 +277,7 @@ class Sampler:
 
     def _one(self, d: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, d])
-        if d == 0:  # the calibrated base; with gams_compat it holds the draw-0 redraws (lewie.sam.workbook)
+        if d == 0:  # the calibrated base; with gams_compat it holds the draw-0 redraws (lewie.sam.workbook_calibration)
             return self.point.copy()
         if self.distribution == "dirichlet":
             return self._dirichlet(rng)

@@ -86,7 +86,7 @@ class Simulation:
 
     def load(self) -> "Simulation":
         """Read the economy: a SAM (with an optional parameter table) or a GAMS LEWIE workbook,
-        calibrated as the GAMS code does (`lewie.sam.workbook.calibrate_workbook`); then the shocks of
+        calibrated as the GAMS code does (`lewie.sam.workbook_calibration.calibrate_workbook`); then the shocks of
         a simulation dashboard, if the scenario names one, become variants."""
         from lewie.sam.io import read_sam
         sc = self.scenario
@@ -115,7 +115,8 @@ class Simulation:
         return self.scenario.sam if self.scenario.sam is not None else self.scenario.workbook
 
     def _load_workbook(self) -> None:
-        from lewie.sam.workbook import calibrate_workbook, read_dashboard, read_workbook
+        from lewie.sam.workbook import read_dashboard, read_workbook
+        from lewie.sam.workbook_calibration import calibrate_workbook
         sc = self.scenario
         from lewie.sam.workbook_names import resolve_names
         wb = read_workbook(sc.workbook, index=sc.workbook_index)
