@@ -81,3 +81,14 @@ def test_docs_are_generated_from_the_registry():
         "docs/registry.md is stale: python -m lewie.model.registry > docs/registry.md"
     for e in registry.ENTRIES:
         assert f"`{e.name}`" in registry.markdown()
+
+
+def test_gams_draw_dumps_are_read_by_the_registry_names_and_sets():
+    from lewie.model.registry import gams_label_sets
+    from lewie.results.gams import GAMS_PARAMETERS
+    assert GAMS_PARAMETERS == {"fshare": ("factor_share", ("g", "", "f", "h")),
+                               "eshare": ("budget_share", ("g", "", "", "h")),
+                               "savsh": ("savings_rate", ("", "", "", "h")),
+                               "troutsh": ("transfer_rate", ("", "", "", "h")),
+                               "exprocsh": ("outside_rate", ("", "", "", "h"))}
+    assert gams_label_sets("input_share") == ("g", "gg", "", "h")

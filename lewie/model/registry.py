@@ -217,6 +217,18 @@ def gams_spellings(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x for x in (e.gams.lower(), e.workbook.lower(), *e.aliases) if x))
 
 
+# the GAMS set of each model dim, in the order of lewie's label columns (good, good2, factor, household)
+GAMS_SETS = (("good", "g"), ("input", "gg"), ("factor", "f"), ("household", "h"))
+
+
+def gams_label_sets(name: str) -> tuple[str, str, str, str]:
+    """The GAMS set behind each of lewie's label columns (good, good2, factor, household) for a model
+    parameter or variable, '' where it has no such index: ``factor_share`` -> ``('g', '', 'f', 'h')``
+    (GAMS ``fshare(g,f,h)``)."""
+    dims = BY_NAME[name].model_dims
+    return tuple(gams if dim in dims else "" for dim, gams in GAMS_SETS)  # type: ignore[return-value]
+
+
 def from_gams(name: str) -> str | None:
     """The lewie parameter or variable a GAMS or workbook name means (any case; aliases accepted)."""
     key = name.strip().lower()

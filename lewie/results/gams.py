@@ -34,17 +34,14 @@ import pandas as pd
 import xarray as xr
 
 from lewie.errors import InputError
+from lewie.model import registry
 
 __all__ = ["gams_items", "items_table", "read_gams_draws", "draw_number", "GAMS_PARAMETERS"]
 
-# GAMS drawn parameter -> (lewie parameter, the GAMS index names in lewie's label order)
-GAMS_PARAMETERS = {
-    "fshare": ("factor_share", ("g", "", "f", "h")),
-    "eshare": ("budget_share", ("g", "", "", "h")),
-    "savsh": ("savings_rate", ("", "", "", "h")),
-    "troutsh": ("transfer_rate", ("", "", "", "h")),
-    "exprocsh": ("outside_rate", ("", "", "", "h")),
-}
+# the parameters a GAMS LEWIE draws (its Monte Carlo dumps), by their GAMS name (from the registry) ->
+# (lewie parameter, the GAMS set of each of lewie's label columns)
+DRAWN_PARAMETERS = ("factor_share", "budget_share", "savings_rate", "transfer_rate", "outside_rate")
+GAMS_PARAMETERS = {registry.BY_NAME[p].gams.lower(): (p, registry.gams_label_sets(p)) for p in DRAWN_PARAMETERS}
 
 _DRAW = re.compile(r"^\s*([A-Za-z_]*)(\d+)\s*$")
 
