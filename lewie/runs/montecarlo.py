@@ -57,11 +57,12 @@ from lewie.results.dataset import OutputMap, add_parameter_values, add_solver_in
 from lewie.runs.sampling import Draws, Sampler, read_draws
 from lewie.config.scenario import Scenario, load_scenario
 from lewie.results.status import RunStatus, flag_attrs
-from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify
+from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify_points
 
 log = logging.getLogger("lewie")
 
-DEFAULT_CHUNK = 250  # draws solved per batch by `run`
+DEFAULT_CHUNK = 1000  # at most this many draws solved per batch by `run` (see `default_chunk`)
+CHUNK_BYTES = 256 * 2 ** 20  # the arrays of one chunk of draws stay below this (see `default_chunk`)
 RECAL_BLOCK = 32  # draws recalibrated per call, in blocks aligned on the draw number (see _recalibrate)
 VERIFICATION = ("every draw's base: compiled residual of every equation <= 1e-9 relative; every solution: "
                 "compiled residual of every equation <= 1e-8 relative (relative: to the magnitude of the "
@@ -369,41 +370,33 @@ class MonteCarlo:
         chosen = [i for i, d in enumerate(draws) if in_pyomo_sample(seed, d)]
         if not chosen:
             return out
-        x_saved, p_saved = system.get_x(), system.get_p()
-
-        def check(tol, what) -> str:
-            try:
-                verify(self.sim.model, tol=tol, what=what, system=system)
-                return ""
-            except SolveError as exc:
-                return str(exc)
-
-        try:
-            for i in chosen:
-                d = draws[i]
-                for p in range(len(self.points)):
-                    if not base_ok[p, i]:
-                        continue
-                    system.set_p(P0[p, i])
-                    system.set_x(X0[p, i])
-                    why = check(BASE_TOL, f"draw {d}: the recalibrated base")
-                    if why:
-                        base_ok[p, i] = False
-                        status[:, p, i], reason[:, p, i] = RunStatus.VERIFICATION, why
-                        Xs[:, p, i] = np.nan
-                        continue
-                    for v, name in enumerate(self.variants):
-                        if status[v, p, i] is RunStatus.CONVERGED:
-                            system.set_p(Ps[v, p, i])
-                            system.set_x(Xs[v, p, i])
-                            why = check(SOLUTION_TOL, f"draw {d}, variant '{name}': the solution")
-                            if why:
-                                status[v, p, i], reason[v, p, i] = RunStatus.VERIFICATION, why
-                                Xs[v, p, i] = np.nan
-                out[i] = True
-        finally:
-            system.set_p(p_saved)
-            system.set_x(x_saved)
+        # every base and converged solution of the sample, checked by Pyomo in one call (`verify_points`);
+        # a solution counts only if its base passed
+        pts, X, P, tols, whats = [], [], [], [], []
+        for i in chosen:
+            for p in range(len(self.points)):
+                if not base_ok[p, i]:
+                    continue
+                pts.append((None, p, i))
+                X.append(X0[p, i]), P.append(P0[p, i]), tols.append(BASE_TOL)
+                whats.append(f"draw {draws[i]}: the recalibrated base")
+                for v, name in enumerate(self.variants):
+                    if status[v, p, i] is RunStatus.CONVERGED:
+                        pts.append((v, p, i))
+                        X.append(Xs[v, p, i]), P.append(Ps[v, p, i]), tols.append(SOLUTION_TOL)
+                        whats.append(f"draw {draws[i]}, variant '{name}': the solution")
+        problems = verify_points(self.sim.model, system, np.array(X).reshape(-1, system.n),
+                                 np.array(P).reshape(-1, system.k), tols, whats)
+        for (v, p, i), why in zip(pts, problems):
+            if v is None:  # a base
+                if why:
+                    base_ok[p, i] = False
+                    status[:, p, i], reason[:, p, i] = RunStatus.VERIFICATION, why
+                    Xs[:, p, i] = np.nan
+            elif why and base_ok[p, i]:
+                status[v, p, i], reason[v, p, i] = RunStatus.VERIFICATION, why
+                Xs[v, p, i] = np.nan
+        out[chosen] = True
         return out
 
     # ---- results --------------------------------------------------------------------------------
@@ -500,6 +493,15 @@ def prepare(scenario: Scenario | str | Path, *, draws: int | None = None, seed: 
     return mc
 
 
+def default_chunk(mc: MonteCarlo) -> int:
+    """Draws per chunk when none is asked for: `DEFAULT_CHUNK`, fewer for a large economy, so that the
+    arrays of a chunk (base, shocked parameters and solution of every member, each sweep point and
+    variant, and their copies in the chunk's Dataset: ~4 × 8 bytes × (variants + 2) × (variables +
+    parameters) per draw and sweep point) stay below `CHUNK_BYTES`. Results do not depend on it."""
+    per_draw = 4 * 8 * len(mc.points) * (len(mc.variants) + 2) * (mc.system.n + mc.system.k)
+    return int(max(1, min(DEFAULT_CHUNK, CHUNK_BYTES // max(per_draw, 1))))
+
+
 def chunk_ranges(n_draws: int, size: int) -> list[tuple[int, int]]:
     """Draws 0..N in chunks of ``size``: [(first, last), ...]."""
     if size < 1:
@@ -522,7 +524,7 @@ def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed
     """
     mc = prepare(scenario, draws=draws, seed=seed, draws_file=draws_file, variants=variants, solver=solver)
     N = mc.scenario.montecarlo.draws
-    ranges = chunk_ranges(N, DEFAULT_CHUNK if chunk is None else chunk)
+    ranges = chunk_ranges(N, default_chunk(mc) if chunk is None else chunk)
     if store is None:
         ds = merge_draws([mc.solve(a, b) for a, b in ranges])
     else:

@@ -17,8 +17,8 @@ from lewie.solvers.residuals import BASE_TOL, SOLUTION_TOL, measure_for, relativ
 from lewie.errors import SolveError
 from lewie.model.registry import INDEX_DIMS, constraint_labels
 
-__all__ = ["residual_table", "format_residuals", "verify", "verify_batch", "INDEX_DIMS", "BASE_TOL",
-           "SOLUTION_TOL"]
+__all__ = ["residual_table", "format_residuals", "verify", "verify_batch", "verify_points", "pyomo_residuals",
+           "INDEX_DIMS", "BASE_TOL", "SOLUTION_TOL"]
 
 _labels = constraint_labels  # the name earlier code used
 
@@ -45,18 +45,69 @@ def residual_table(model: pyo.Block, system=None) -> pd.DataFrame:
     if len(cons) != s.m or any(a is not b for a, b in zip(cons, s.constraints)):
         s = CompiledSystem(model)  # the model changed since it was compiled
     _, M = measure_for(s).evaluate(s.get_x(), s.get_p())
-    residuals = []
-    for con in cons:
-        try:
-            res = pyo.value(con.body) - pyo.value(con.upper)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            res = float("nan")
-        residuals.append(res)
+    residuals = pyomo_residuals(s)  # s.constraints are cons
     names, labels = _LABELS.get(s)  # cons are s.constraints (checked above)
     df = pd.DataFrame({"equation": names, "labels": labels, "residual": residuals})
     df["scale"] = M[0]
     df["relative"] = relative(df["residual"].to_numpy(dtype=float), M[0])
     return df.sort_values("relative", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _bounded(system) -> list[tuple]:
+    """Each constraint's body and upper bound, the Pyomo expressions ``con.body`` and ``con.upper``
+    give (standardised from the declared expression once per system, not at every evaluation)."""
+    return [(c.body, c.upper) for c in system.constraints]
+
+
+_BOUNDED = DerivedCache("constraint bodies and bounds of a compiled system", _bounded)
+
+
+def pyomo_residuals(system) -> np.ndarray:
+    """Pyomo's own value of body − upper bound of every constraint of ``system`` (in its order) at the
+    model's current values; NaN where Pyomo cannot evaluate it (as `residual_table`)."""
+    out = np.empty(system.m)
+    value = pyo.value
+    for j, (body, upper) in enumerate(_BOUNDED.get(system)):
+        try:
+            out[j] = value(body) - value(upper)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            out[j] = np.nan
+    return out
+
+
+def verify_points(model: pyo.Block, system, X: np.ndarray, P: np.ndarray, tols, whats) -> list[str]:
+    """`verify` at many points of one model: row b of ``X`` and ``P`` loaded into the model and every
+    constraint evaluated by Pyomo, relative to the equation's magnitude there, against ``tols[b]``.
+    Returns, per point, '' when it passes, else the message `verify` raises with (``whats[b]``
+    naming the point). The magnitudes of all points are evaluated in one pass of the compiled
+    magnitude plan; the labelled residual table is built only for a point that fails. The model's
+    values are restored afterwards. ``system``: the model's compiled system (its constraints are
+    the model's active constraints)."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    P = np.atleast_2d(np.asarray(P, dtype=float))
+    if not len(X):
+        return []
+    _, M = measure_for(system).evaluate(X, P)
+    x_saved, p_saved = system.get_x(), system.get_p()
+    out = []
+    try:
+        for b in range(len(X)):
+            system.set_p(P[b])
+            system.set_x(X[b])
+            rel = relative(pyomo_residuals(system), M[b])
+            worst = float(rel.max()) if rel.size else 0.0
+            if worst <= tols[b]:
+                out.append("")
+                continue
+            try:  # the full report, as `verify` gives it
+                verify(model, tol=tols[b], what=whats[b], system=system)
+                out.append(f"{whats[b]} does not satisfy the model: worst relative residual {worst:.3g} > {tols[b]:g}")
+            except SolveError as exc:
+                out.append(str(exc))
+    finally:
+        system.set_p(p_saved)
+        system.set_x(x_saved)
+    return out
 
 
 def format_residuals(table: pd.DataFrame, n: int = 8) -> str:
