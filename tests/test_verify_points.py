@@ -49,3 +49,29 @@ def test_verify_points_agrees_with_verify_and_restores_the_model(example):
     np.testing.assert_array_equal(system.get_x(), x0)
     np.testing.assert_array_equal(system.get_p(), p0)
     assert verify_points(model, system, np.empty((0, system.n)), np.empty((0, system.k)), [], []) == []
+
+
+@pytest.mark.parametrize("scenario", ["example_village", "example_workbook", "example_liquidity"])
+def test_pyomo_residuals_at_many_points_agree_with_one_point_at_a_time(scenario):
+    from lewie.runs.verify import pyomo_residuals_at
+    from lewie.solvers.residuals import measure_for
+    from .conftest import REPO
+    sim = lewie.Simulation(REPO / "scenarios" / f"{scenario}.toml").load().validate().calibrate().build()
+    system = compile_model(sim.model)
+    x0, p0 = system.get_x(), system.get_p()
+    rng = np.random.default_rng(1)
+    X = x0 * (1 + 1e-3 * rng.standard_normal((5, system.n)))
+    P = p0 * (1 + 1e-3 * rng.standard_normal((5, system.k)))
+    many = pyomo_residuals_at(system, X, P)
+    one = []
+    for b in range(len(X)):
+        system.set_p(P[b])
+        system.set_x(X[b])
+        one.append(pyomo_residuals(system))
+    system.set_p(p0)
+    system.set_x(x0)
+    one = np.array(one)
+    _, M = measure_for(system).evaluate(X, P)
+    assert np.abs(one).max() > 1e-6  # the points do not solve the model: a real comparison
+    np.testing.assert_array_less(np.abs(many - one), 1e-14 * M + 1e-300)  # rounding of the magnitude
+    np.testing.assert_array_equal(system.get_x(), x0)

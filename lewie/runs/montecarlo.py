@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,13 @@ def in_pyomo_sample(seed: int, d: int) -> bool:
     if d <= 0:
         return d == 0
     j = int(d).bit_length() - 1
-    pick = (1 << j) + int(np.random.default_rng([abs(int(seed)), j, 0x5A3D]).integers(1 << j))
-    return d == pick
+    return d == _pyomo_pick(abs(int(seed)), j)
+
+
+@lru_cache(maxsize=4096)
+def _pyomo_pick(seed: int, j: int) -> int:
+    """The draw of [2ʲ, 2ʲ⁺¹) Pyomo re-checks for ``seed`` (`in_pyomo_sample`)."""
+    return (1 << j) + int(np.random.default_rng([seed, j, 0x5A3D]).integers(1 << j))
 
 
 def pyomo_sample(seed: int, n_draws: int) -> list[int]:
@@ -207,8 +213,9 @@ class MonteCarlo:
             status[sl], reason[sl] = what, why
 
         ok_draw = np.ones(D, dtype=bool)
+        suspect = self._share_suspects(values)
         for i, d in enumerate(draws):
-            why = dr.failed.get(d) or self._share_problem(values[i])
+            why = dr.failed.get(d) or (self._share_problem(values[i]) if suspect[i] else "")
             if why:
                 ok_draw[i] = False
                 fail(None, None, i, RunStatus.RECALIBRATION, why)
@@ -331,6 +338,29 @@ class MonteCarlo:
                                  self.scenario.montecarlo.seed)
         cols = np.flatnonzero(se > 0)
         return [("shadow_price", keys[j][0], "", keys[j][1], keys[j][2]) for j in cols], lam[:, cols]
+
+    def _share_suspects(self, values: np.ndarray) -> np.ndarray:
+        """Which rows of ``values`` (draws × entries) `_share_problem` may object to: its three checks,
+        made for all draws at once with the same arithmetic (sums in entry order); only these rows
+        are checked one by one (for the message)."""
+        s = self.sampler
+        values = np.asarray(values, dtype=float).reshape(len(values), -1)
+        out = ~(np.isfinite(values) & (values >= 0)).all(axis=1)
+        if not len(values):
+            return out
+        share = np.flatnonzero(np.isin(s.param, ("factor_share", "budget_share")))
+        if share.size:
+            sums = np.zeros((len(values), s.group.max() + 1))
+            for j in share:
+                sums[:, s.group[j]] += values[:, j]
+            used = np.unique(s.group[share])
+            out |= (np.abs(sums[:, used] - 1) > SHARE_TOL).any(axis=1)
+        leak: dict = {}
+        for j in np.flatnonzero(np.isin(s.param, ("savings_rate", "transfer_rate", "outside_rate"))):
+            leak[s.household[j]] = leak.get(s.household[j], 0.0) + values[:, j]
+        for total in leak.values():
+            out |= total > 1
+        return out
 
     def _share_problem(self, v: np.ndarray) -> str:
         """Why a draw's shares cannot be calibrated ('' when they can): the checks of
