@@ -182,6 +182,7 @@ cli.add_command(params_group)
 
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+RUN_IMPORTS = ("lewie.runs.engine", "lewie.report.text_summary", "lewie.runs.estimate")  # what `lewie run` imports
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     in which solves failed (their count is printed); 2 an internal error (a bug: please report it);
     130 interrupted (Ctrl-C). A command's ``ctx.exit(n)`` exits with ``n``. Returns normally on success.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if next((a for a in args if not a.startswith("-")), None) == "run":  # a run imports the scientific stack: imported once, out of the collector's way
+        from lewie.lazy_imports import import_frozen
+        import_frozen(*RUN_IMPORTS)
     rc = run_main(argv)
     if rc != EXIT_OK:
         sys.exit(rc)
