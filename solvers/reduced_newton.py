@@ -307,14 +307,15 @@ def _nonfinite_message(ex: Explicit, XT, PT, b, where: str) -> str:
 def solve_batch(system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, P: np.ndarray, *,
                 tol: float = STOP_TOL, verify_tol: float = SOLUTION_TOL, max_iter: int = 40,
                 refresh_ratio: float = 0.2, continuation: tuple[int, ...] = (4, 16),
-                chunk: int = 128, explicit: Explicit | None = None) -> BatchResult:
+                chunk: int | None = None, explicit: Explicit | None = None) -> BatchResult:
     """Solve every member of a draws × shocks batch by reduced-space Newton (see module docstring).
 
     ``X_base`` (D, n) solves the system at ``P_base`` (D, k) (each draw's own base); ``P`` is (D, k)
     or (D, S, k) — the parameter sets to solve for. The result's members are flattened draw-major
     (b = d·S + s) and ``result.shape`` is (D, S) (or (D,)). ``tol`` is the Newton tolerance on the
     scaled core residuals, ``verify_tol`` the tolerance every member's full scaled residual must meet.
-    ``chunk`` draws are solved at a time.
+    ``chunk`` draws are solved at a time (default `default_chunk`; the results do not depend on it:
+    no operation mixes members).
     """
     X_base = np.atleast_2d(np.asarray(X_base, dtype=float))
     P_base = np.atleast_2d(np.asarray(P_base, dtype=float))
@@ -327,6 +328,7 @@ def solve_batch(system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, 
         raise ValueError(f"shapes: X_base {X_base.shape}, P_base {P_base.shape}, P {P.shape}; expected "
                          f"({D}, {system.n}), ({D}, {system.k}), (D, S, {system.k})")
     ex = explicit if explicit is not None else explicit_for(system)
+    chunk = default_chunk(system, S) if chunk is None else int(chunk)
     B = D * S
     x = np.empty((B, system.n))
     status = np.empty(B, dtype=object)
@@ -344,6 +346,18 @@ def solve_batch(system: CompiledSystem, X_base: np.ndarray, P_base: np.ndarray, 
             for key, v in counts.items():
                 totals[key] += v
     return BatchResult(x, status, iters, worst, message, shape=(D,) if flat else (D, S), details=totals)
+
+
+CHUNK = (128, 256)  # draws solved together: at least, at most (see `default_chunk`)
+CHUNK_BYTES = 64 << 20  # tape values of one chunk's members, for more than CHUNK[0] draws
+
+
+def default_chunk(system: CompiledSystem, shocks: int) -> int:
+    """Draws solved together by `solve_batch`: `CHUNK` [0], or up to `CHUNK` [1] while the tape values of
+    the chunk's members (draws × shocks × nodes of the tape) stay below `CHUNK_BYTES` (fewer, larger
+    array operations: ~6% faster for an Aqua-size economy; a large economy keeps 128)."""
+    per_draw = 8 * max(int(shocks), 1) * max(int(system.n_nodes), 1)
+    return int(max(CHUNK[0], min(CHUNK[1], CHUNK_BYTES // per_draw)))
 
 
 def _solve_chunk(ex: Explicit, Xb, Pb, P, *, tol, verify_tol, max_iter, refresh_ratio, continuation):
