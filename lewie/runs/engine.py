@@ -137,7 +137,9 @@ class ChunkStore:
 
     def merge(self) -> xr.Dataset:
         if not self._resumed and len(self._memory) == len(self.chunks):  # all solved here: no reading back
-            return merge_draws([self._memory[(c.first, c.last)] for c in self.chunks])
+            merged = merge_draws([self._memory.pop((c.first, c.last)) if (c.first, c.last) not in self._unsaved
+                                  else self._memory[(c.first, c.last)] for c in self.chunks])
+            return merged  # the chunks are released, but for those `flush` may still have to write
         return merge_chunks([c.path(self.folder) for c in self.chunks])
 
     def saved(self) -> int:
