@@ -45,7 +45,8 @@ def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, se
     """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary.
 
     Each chunk of draws is saved as soon as it is solved (the chunk files of `lewie batch`, under
-    .chunks/ beside the results); after an interruption, rerun the same command with --resume.
+    .chunks/ beside the results; the last one only if the run stops before its results are written);
+    after an interruption, rerun the same command with --resume.
     Exits 1 when a solve failed (the results are written, with each failure's status and reason).
     """
     import shlex
