@@ -272,5 +272,11 @@ def test_the_chunk_of_draws_solved_together_does_not_change_a_bit(bench):
         part = solve_batch(system, X0, P0, P, chunk=chunk)
         assert np.array_equal(part.x, whole.x) and np.array_equal(part.iterations, whole.iterations)
         assert np.array_equal(part.max_residual, whole.max_residual)
+    # the bases' magnitudes given by the caller (from its base check) are the ones evaluated here
+    from lewie.solvers.residuals import measure_for
+    given = solve_batch(system, X0, P0, P, base_magnitudes=measure_for(system).evaluate(X0, P0)[1])
+    assert np.array_equal(given.x, whole.x) and np.array_equal(given.iterations, whole.iterations)
+    with pytest.raises(ValueError, match="base_magnitudes"):
+        solve_batch(system, X0, P0, P, base_magnitudes=np.ones((3, system.m)))
     assert CHUNK[0] <= default_chunk(system, len(SHOCKS)) <= CHUNK[1]
     assert default_chunk(system, 10 ** 6) == CHUNK[0]  # tape values of a huge batch: the smallest chunk

@@ -44,13 +44,14 @@ import xarray as xr
 
 from lewie.solvers import get_backend
 from lewie.solvers.reduced_newton import residual_table as compiled_residual_table
+from lewie.solvers.residuals import measure_for, relative
 from lewie.solvers.tape import compile_model
 from lewie.solvers.tearing import explicit_for
 
 from lewie.model import registry
 from lewie.model.calibration import Calibration
 from lewie.runs.chunks import merge_draws
-from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, check_bases, gams_fixed_factor_floor, labour_rule, recalibrate)
+from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, gams_fixed_factor_floor, labour_rule, recalibrate)
 from lewie.errors import CalibrationError, InputError, SolveError, unknown_label
 from lewie.model.interventions import Effect, combine
 from lewie.runs.stages import Simulation, base_attrs
@@ -223,11 +224,15 @@ class MonteCarlo:
         P0 = np.full((Pn, D, k), np.nan)
         idx_ok = np.flatnonzero(ok_draw)
         base_ok = np.zeros((Pn, D), dtype=bool)
+        Mbase = np.full((Pn, D, system.m), np.nan)  # each base's magnitudes: its check, the solver's scale
         for p, pt in enumerate(self.points):
             if idx_ok.size == 0:
                 break
             x0, p0 = self._recalibrate(pt.calibration, draws, values, ok_draw)
-            worst = check_bases(system, x0[idx_ok], p0[idx_ok], tol=np.inf)
+            # `lewie.model.recalibration.check_bases` (tol=inf), keeping the magnitudes it evaluates
+            F, Mbase[p, idx_ok] = measure_for(system).evaluate(x0[idx_ok], p0[idx_ok])
+            rel = relative(F, Mbase[p, idx_ok])
+            worst = np.where(np.isfinite(rel).all(axis=1), rel.max(axis=1, initial=0.0), np.inf)
             X0[p, idx_ok], P0[p, idx_ok] = x0[idx_ok], p0[idx_ok]
             for j, i in enumerate(idx_ok):
                 if worst[j] <= BASE_TOL:
@@ -258,7 +263,8 @@ class MonteCarlo:
         Xs = np.full((V, Pn, D, n), np.nan)
         Ps = np.full((V, Pn, D, k), np.nan)
         if R:
-            res = self.backend.solve_batch(system, Xb, Pb, P, model=model)
+            res = self.backend.solve_batch(system, Xb, Pb, P, model=model,
+                                           base_magnitudes=Mbase[rows[:, 0], rows[:, 1]])
             x = res.x.reshape(R, V, n)
             for r, (p, i) in enumerate(rows):
                 for v in range(V):
