@@ -361,9 +361,10 @@ CHUNK_BYTES = 64 << 20  # tape values of one chunk's members (draws × shocks ×
 def default_chunk(system: CompiledSystem, shocks: int) -> int:
     """Draws solved together by `solve_batch`: as many as keep the tape values of the chunk's members
     (draws × shocks × nodes of the tape) below `CHUNK_BYTES`, within `CHUNK`. Measured on this
-    2-core machine (1,200 solves): fewer, larger array operations pay up to there, larger arrays
-    than that fall out of the caches: Aqua-size economy 256 draws ~6% faster than 128; 40-group
-    economy 55 draws ~15% faster than 128 (32-64 alike, 96 and more slower)."""
+    2-core machine (1,200 solves, results identical): fewer, larger array operations pay up to
+    there, larger arrays than that fall out of the caches shared with other processes: Aqua-size
+    economy, 256 draws ~6% faster than 128; 40-group economy, 55 draws as fast as 128 on a quiet
+    machine and ~15% faster with three other processes running (96 and more: slower)."""
     per_draw = 8 * max(int(shocks), 1) * max(int(system.n_nodes), 1)
     return int(max(CHUNK[0], min(CHUNK[1], CHUNK_BYTES // per_draw)))
 
