@@ -133,6 +133,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="lewie-e2e-"))
     print(f"lewie end to end on {os.cpu_count()} cores; load average {load()} at start; medians of {args.reps}")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("note: PYTHONDONTWRITEBYTECODE is set: modules without a cached .pyc (lewie's own, in an editable "
+              "install) are compiled at every start (~0.05 s of each run)")
 
     # (1) start-up and (2) end to end, interleaved so that both see the same load
     out = tmp / "run.nc"

@@ -9,6 +9,7 @@ untouched and still imports what it needs the first time Pyomo uses it.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -103,3 +104,26 @@ def _defer_dask_collection_probe() -> None:
     is_dask_collection._lewie_deferred = True
     is_dask_collection.__doc__ = real.__doc__
     utils.is_dask_collection = is_dask_collection
+
+
+def import_frozen(*modules: str) -> None:
+    """Import ``modules`` with the cyclic garbage collector paused, then move every object alive
+    (the modules, their classes, functions and tables: they live as long as the process) out of the
+    collector's reach (``gc.freeze``) and resume it. A command that imports NumPy, pandas, xarray,
+    Pyomo and SciPy holds over a million such objects; without this every full collection later in
+    the run (building the Pyomo model, assembling results) walks all of them again: ~0.3 s of a
+    2 s `lewie run`. For a process's entry point only (`lewie.cli.main.main`): the frozen objects are
+    never collected, which is right for a command's imports and wrong inside a long-lived session.
+    An import that fails is left to the command, which reports it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                break
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()

@@ -259,3 +259,24 @@ def test_shares_that_do_not_sum_to_one_are_refused(example):
     fixed = normalise(cal, ShareDraws(factor_share=fs))
     X0, P0 = recalibrate(example.model, cal, fixed)
     np.testing.assert_allclose(X0[0], compile_model(example.model).get_x(), rtol=1e-12, atol=1e-9)
+
+
+def test_the_chunk_of_draws_solved_together_does_not_change_a_bit(bench):
+    from lewie.solvers.reduced_newton import CHUNK, default_chunk
+    system = compile_model(bench.model)
+    draws = perturb_shares(bench.calibration, 12, rng=np.random.default_rng(5))
+    X0, P0 = recalibrate(bench.model, bench.calibration, draws)
+    P = np.stack([apply_shock(P0, sh, _positions(bench)) for sh in SHOCKS], axis=1)
+    whole = solve_batch(system, X0, P0, P)
+    for chunk in (1, 5):
+        part = solve_batch(system, X0, P0, P, chunk=chunk)
+        assert np.array_equal(part.x, whole.x) and np.array_equal(part.iterations, whole.iterations)
+        assert np.array_equal(part.max_residual, whole.max_residual)
+    # the bases' magnitudes given by the caller (from its base check) are the ones evaluated here
+    from lewie.solvers.residuals import measure_for
+    given = solve_batch(system, X0, P0, P, base_magnitudes=measure_for(system).evaluate(X0, P0)[1])
+    assert np.array_equal(given.x, whole.x) and np.array_equal(given.iterations, whole.iterations)
+    with pytest.raises(ValueError, match="base_magnitudes"):
+        solve_batch(system, X0, P0, P, base_magnitudes=np.ones((3, system.m)))
+    assert CHUNK[0] <= default_chunk(system, len(SHOCKS)) <= CHUNK[1]
+    assert default_chunk(system, 10 ** 6) == CHUNK[0]  # tape values of a huge batch: the smallest chunk

@@ -13,7 +13,6 @@ import xarray as xr
 import lewie
 from lewie.runs import montecarlo
 from lewie.runs.engine import RunInterrupted, run_to_folder
-from lewie.errors import SolveError
 from lewie.solvers import registry
 from lewie.results.status import RunStatus
 
@@ -47,14 +46,14 @@ def test_status_is_an_enum_with_its_text_and_reason_beside_it():
 
 
 def test_a_solution_pyomo_rejects_is_recorded_and_the_run_goes_on(monkeypatch):
-    real = montecarlo.verify
+    real = montecarlo.verify_points
 
-    def picky(model, *, tol, what, system=None):
-        if what.startswith("draw 1, variant"):
-            raise SolveError(f"{what} does not satisfy the model: (test) eq_income[household=eligible]")
-        return real(model, tol=tol, what=what, system=system)
+    def picky(model, system, X, P, tols, whats):
+        found = real(model, system, X, P, tols, whats)
+        return [f"{w} does not satisfy the model: (test) eq_income[household=eligible]"
+                if w.startswith("draw 1, variant") else f for f, w in zip(found, whats)]
 
-    monkeypatch.setattr(montecarlo, "verify", picky)
+    monkeypatch.setattr(montecarlo, "verify_points", picky)
     ds = lewie.run(EXAMPLE, draws=3)
     st = ds["status_code"].sel(variant="all")
     assert st.values.tolist() == [0, int(RunStatus.VERIFICATION), 0, 0]
@@ -146,3 +145,66 @@ def test_no_pipeline_montecarlo_cycle_and_solvers_do_not_import_upward():
         bad = {m for m in _imports(f) if m.startswith("lewie.") and not m.startswith("lewie.solvers")
                and m not in ("lewie.errors", "lewie.model.registry")}
         assert not bad, f"{f.name} imports {sorted(bad)}"
+
+
+def test_a_fresh_run_merges_in_memory_and_writes_its_last_chunk_only_if_it_does_not_finish(tmp_path, monkeypatch):
+    from lewie.runs import engine
+    written = []
+    real_write = engine.write_chunk
+
+    def counting(ds, chunk, out):
+        written.append((chunk.first, chunk.last))
+        return real_write(ds, chunk, out)
+
+    monkeypatch.setattr(engine, "write_chunk", counting)
+    ds = run_to_folder(EXAMPLE, tmp_path, stem="a", draws=5, chunk=2)
+    assert written == [(0, 1), (2, 3)]  # the last chunk is merged from memory, never written
+    xr.testing.assert_identical(ds, lewie.run(EXAMPLE, draws=5, chunk=2))
+    written.clear()
+    run_to_folder(EXAMPLE, tmp_path, stem="b", draws=5, chunk=2, keep_chunks=True)
+    assert written == [(0, 1), (2, 3), (4, 5)]
+
+    # interrupted while the results are written: the last chunk is saved too, and a resume solves nothing
+    from lewie.results import dataset
+
+    def interrupted(ds, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dataset, "save_results", interrupted)
+    with pytest.raises(RunInterrupted, match="3 of 3 chunks of draws are saved"):
+        run_to_folder(EXAMPLE, tmp_path, stem="c", draws=5, chunk=2, save_to=tmp_path / "c.nc")
+    monkeypatch.undo()
+    calls = []
+    solve = montecarlo.MonteCarlo.solve
+
+    def counted(self, first, last):
+        calls.append((first, last))
+        return solve(self, first, last)
+
+    monkeypatch.setattr(montecarlo.MonteCarlo, "solve", counted)
+    resumed = run_to_folder(EXAMPLE, tmp_path, stem="c", draws=5, chunk=2, resume=True, save_to=tmp_path / "c.nc")
+    assert calls == []
+    xr.testing.assert_equal(resumed, ds)
+    assert (tmp_path / "c.nc").exists() and not list((tmp_path / ".chunks").glob("c-*"))
+
+
+def test_the_default_chunk_keeps_a_chunk_within_its_memory_budget():
+    mc = montecarlo.prepare(EXAMPLE, draws=3)
+    assert montecarlo.default_chunk(mc) == montecarlo.DEFAULT_CHUNK  # a small economy: the most draws
+    per_draw = 4 * 8 * len(mc.points) * (len(mc.variants) + 2) * (mc.system.n + mc.system.k)
+    size = montecarlo.CHUNK_BYTES // per_draw
+    mc.points = mc.points * (size // montecarlo.DEFAULT_CHUNK + 2)  # as many sweep points as it takes
+    assert 1 <= montecarlo.default_chunk(mc) < montecarlo.DEFAULT_CHUNK
+
+
+def test_import_frozen_imports_with_the_collector_paused_and_leaves_it_running():
+    import gc
+    import sys
+    from lewie.lazy_imports import import_frozen
+    before = gc.get_freeze_count()
+    try:
+        import_frozen("lewie.results.statistics", "lewie.no_such_module")
+        assert gc.isenabled() and "lewie.results.statistics" in sys.modules
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()

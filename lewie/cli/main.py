@@ -45,7 +45,8 @@ def run_cmd(scenario: Path, out: Path | None, solver: str, draws: int | None, se
     """Calibrate, shock and solve SCENARIO (and its Monte Carlo draws); write the results and print a summary.
 
     Each chunk of draws is saved as soon as it is solved (the chunk files of `lewie batch`, under
-    .chunks/ beside the results); after an interruption, rerun the same command with --resume.
+    .chunks/ beside the results; the last one only if the run stops before its results are written);
+    after an interruption, rerun the same command with --resume.
     Exits 1 when a solve failed (the results are written, with each failure's status and reason).
     """
     import shlex
@@ -183,6 +184,7 @@ cli.add_command(params_group)
 
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+RUN_IMPORTS = ("lewie.runs.engine", "lewie.report.text_summary", "lewie.runs.estimate")  # what `lewie run` imports
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -192,6 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     in which solves failed (their count is printed); 2 an internal error (a bug: please report it);
     130 interrupted (Ctrl-C). A command's ``ctx.exit(n)`` exits with ``n``. Returns normally on success.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if next((a for a in args if not a.startswith("-")), None) == "run":  # a run imports the scientific stack: imported once, out of the collector's way
+        from lewie.lazy_imports import import_frozen
+        import_frozen(*RUN_IMPORTS)
     rc = run_main(argv)
     if rc != EXIT_OK:
         sys.exit(rc)

@@ -1,10 +1,14 @@
 """The short plain-text summary `lewie run` prints."""
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import xarray as xr
 
 from lewie.results import analysis as A
 from lewie.results.analysis import sweep_dims
+from lewie.results.statistics import CONVERGED, _mask_for
 
 
 def _table(header: list[str], rows: list[list], widths: list[int]) -> list[str]:
@@ -34,34 +38,42 @@ def _point(ds: xr.Dataset) -> xr.Dataset:
     return ds.isel({d: 0 for d in sweep_dims(ds)})
 
 
-def _money_band(ds: xr.Dataset, da: xr.DataArray) -> str:
-    """'[p05, p95]' of a money amount over the converged random draws."""
-    from lewie.results.statistics import summarize
-    st = summarize(ds, da.rename("value"))["value"].squeeze()
-    lo, hi = float(st.sel(statistic="p05")), float(st.sel(statistic="p95"))
-    return f"[{lo:,.2f}, {hi:,.2f}]" if lo == lo else "-"
+class _Bands:
+    """5th and 95th percentiles over the converged random draws, exactly as
+    `lewie.results.statistics.summarize` computes its ``p05`` and ``p95`` (the same draws, the same
+    mask of failed solves, the same ``numpy.nanpercentile``), with the draws and the mask found once
+    for the whole summary instead of once per figure."""
+
+    def __init__(self, ds: xr.Dataset):
+        draws = ds["draw"]
+        random = draws != 0
+        self.use = draws if not bool(random.any()) else draws[random]
+        self.ok = (ds["status"].astype(str) == CONVERGED).sel(draw=self.use) if "status" in ds else None
+
+    def __call__(self, da: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+        """(p05, p95) of ``da`` over its draws, with ``da``'s other dims."""
+        if "draw" not in da.dims:
+            raise ValueError(f"{da.name or 'the variable'} has no 'draw' dim (dims: {da.dims})")
+        da = da.sel(draw=self.use)
+        if self.ok is not None:
+            ok = self.ok.sel(variant=da["variant"]) if "variant" in da.dims and "variant" in self.ok.dims else self.ok
+            da = da.where(_mask_for(ok, da, "draw"))
+        da = da.astype(float).transpose(..., "draw")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p = np.nanpercentile(da.values, [5, 50, 95], axis=-1)
+        dims = da.dims[:-1]
+        return xr.DataArray(p[0], dims=dims), xr.DataArray(p[2], dims=dims)
 
 
-def _band(ds: xr.Dataset, da: xr.DataArray) -> str:
+def _band(bands: _Bands, da: xr.DataArray) -> str:
     """'[p05, p95]' of a scalar-per-draw quantity over the converged random draws."""
-    from lewie.results.statistics import summarize
-    st = summarize(ds, da.rename("value"))["value"].squeeze()
-    lo, hi = float(st.sel(statistic="p05")), float(st.sel(statistic="p95"))
+    lo, hi = (float(x.squeeze()) for x in bands(da))
     return f"[{lo:.3f}, {hi:.3f}]" if lo == lo else "-"
 
 
-def _bands(ds: xr.Dataset, da: xr.DataArray, dim: str, *, money: bool) -> list[str]:
-    """`_band` (or `_money_band`) of each element of ``da`` along ``dim``, in its order, from one
-    `summarize` (each element's percentiles are its own, as if summarized alone)."""
-    from lewie.results.statistics import summarize
-    st = summarize(ds, da.rename("value"))["value"]
-    lo, hi = st.sel(statistic="p05"), st.sel(statistic="p95")
-    out = []
-    for label in da[dim].values:
-        a, b = float(lo.sel({dim: label}).squeeze()), float(hi.sel({dim: label}).squeeze())
-        out.append(("-" if a != a else f"[{a:,.2f}, {b:,.2f}]") if money else
-                   ("-" if a != a else f"[{a:.3f}, {b:.3f}]"))
-    return out
+_SUMMARY_VARIABLES = ("income", "real_income", "production", "price", "wage", "cost", "beneficiary", "includes",
+                      "market_level", "factor_market_level", "status", "reason", "status_code")
 
 
 def summary(ds: xr.Dataset) -> str:
@@ -110,8 +122,10 @@ def summary(ds: xr.Dataset) -> str:
             out.append(f"  {where}: {ds['status'].sel(sel).item()}: {ds['reason'].sel(sel).item()}")
     out.append("")
     variants = [str(v) for v in ds["variant"].values]
-    for v in variants:
-        out += _variant_summary(ds.sel(variant=[v]), v, several=len(variants) > 1, draws=draws) + [""]
+    ds = ds[[k for k in _SUMMARY_VARIABLES if k in ds.data_vars]]  # what the tables read: cheaper slicing
+    fig = _Figures(ds, _Bands(ds.isel({d: 0 for d in sweep_dims(ds)})) if draws else None)
+    for i in range(len(variants)):
+        out += _variant_summary(ds, fig, i, several=len(variants) > 1) + [""]
     point = _point(ds)
     if len(variants) > 1:
         if _sweep_note(ds):
@@ -138,79 +152,120 @@ def _sensitivity(ds: xr.Dataset, sweeps: list[str], draws: bool) -> list[str]:
             row = [str(v), ", ".join(f"{d}={x:g}" for d, x in sel.items()), f"{float(pn):.3f}", f"{float(pr):.3f}"]
             if draws:
                 sub = ds.sel({"variant": [v], **sel})
-                row.append(_band(sub, A.income_multiplier(sub)))
+                row.append(_band(_Bands(sub), A.income_multiplier(sub)))
             rows.append(row)
     header = ["variant", "setting", "nominal", "real"] + (["nominal 5-95%"] if draws else [])
     return (["Sensitivity: total income multipliers at each swept setting (point estimates)"]
             + _table(header, rows, [14, 34, 9, 9] + ([18] if draws else [])))
 
 
-def _variant_summary(ds: xr.Dataset, v: str, *, several: bool, draws: bool = False) -> list[str]:
-    full = ds.isel({d: 0 for d in sweep_dims(ds)})
-    one = _point(ds).squeeze("variant", drop=True)
-    names = [str(i) for i, on in zip(one["intervention"].values, one["includes"].values) if on]
+class _Figures:
+    """The figures of every variant's tables, computed once for all variants (the analysis functions
+    work elementwise over ``variant``, so each variant's figures are the ones it would get alone) and
+    kept as arrays indexed by variant: the point estimates (draw 0, first sweep value) and, with
+    ``bands``, the 5th–95th percentile bands over the draws (first sweep value)."""
+
+    def __init__(self, ds: xr.Dataset, bands: _Bands | None):
+        point = _point(ds)
+        self.point = point
+
+        def arr(da, *dims):
+            return da.transpose("variant", *dims).values
+
+        self.mult = [arr(A.income_multiplier(point, real=r)) for r in (False, True)]
+        group = A.income_multiplier(point, by="group")
+        self.groups = [str(g) for g in group["group"].values]
+        self.mult_group = [arr(group, "group"), arr(A.income_multiplier(point, by="group", real=True), "group")]
+        self.households = [str(h) for h in point["household"].values]
+        self.change = [arr(A.change(point, var), "household") for var in ("income", "real_income")]
+        self.pct_income = arr(A.pct_change(point, "income"), "household")
+        self.goods = [str(g) for g in point["good"].values]
+        self.production = arr(A.production_change(point), "good")
+        self.base_production = arr(point["production"].sel(state="base").sum("household"), "good")
+        self.villages = [str(v) for v in point["village"].values]
+        self.price = arr(A.pct_change(point, "price"), "good", "village")
+        self.factors = [str(f) for f in point["factor"].values]
+        self.wage = arr(A.pct_change(point, "wage"), "factor", "village")
+        self.bands = bands is not None
+        if bands is None:
+            return
+        full = ds.isel({d: 0 for d in sweep_dims(ds)})
+
+        def band(da, *dims):
+            return tuple(x.transpose("variant", *dims).values for x in bands(da))
+
+        self.band_mult = [band(A.income_multiplier(full, real=r)) for r in (False, True)]
+        self.band_group = [band(A.income_multiplier(full, by="group", real=r), "group") for r in (False, True)]
+        self.band_change = [band(A.change(full, var).sel(household=point["household"].values), "household")
+                            for var in ("income", "real_income")]
+
+
+def _fmt_band(lo: float, hi: float, money: bool) -> str:
+    if lo != lo:
+        return "-"
+    return f"[{lo:,.2f}, {hi:,.2f}]" if money else f"[{lo:.3f}, {hi:.3f}]"
+
+
+def _variant_summary(ds: xr.Dataset, fig: _Figures, i: int, *, several: bool) -> list[str]:
+    """The tables of variant ``i`` of ``ds`` (its figures from ``fig``)."""
+    one = fig.point.isel(variant=i)
+    names = [str(x) for x, on in zip(one["intervention"].values, one["includes"].values) if on]
     benef = [str(h) for h, on in zip(one["household"].values, one["beneficiary"].values) if on]
     out = []
     if several:
-        out.append(f"== variant '{v}': {', '.join(names) or '(no interventions)'}")
+        out.append(f"== variant '{ds['variant'].values[i]}': {', '.join(names) or '(no interventions)'}")
     from lewie.results.provenance import currency_of
     cur = currency_of(ds)
     if _sweep_note(ds):
         out.append(f"(figures {_sweep_note(ds)})")
     out.append(f"intervention cost {float(one['cost']):,.2f} {cur}; beneficiaries: {', '.join(benef) or '-'}")
     out.append("")
-    nom = A.income_multiplier(one, by="group")
-    real = A.income_multiplier(one, by="group", real=True)
     out.append("Income multipliers (income change per unit of cost)")
-    rows = [["total", f"{float(A.income_multiplier(one)):.3f}", f"{float(A.income_multiplier(one, real=True)):.3f}"]]
-    rows += [[str(g), f"{float(nom.sel(group=g)):.3f}", f"{float(real.sel(group=g)):.3f}"] for g in nom["group"].values]
+    rows = [["total", f"{float(fig.mult[0][i]):.3f}", f"{float(fig.mult[1][i]):.3f}"]]
+    rows += [[g, f"{float(fig.mult_group[0][i, k]):.3f}", f"{float(fig.mult_group[1][i, k]):.3f}"]
+             for k, g in enumerate(fig.groups)]
     widths = [20, 9, 9]
     header = ["", "nominal", "real"]
-    if draws:
-        bn, br = A.income_multiplier(full, by="group"), A.income_multiplier(full, by="group", real=True)
-        rows[0] += [_band(full, A.income_multiplier(full)), _band(full, A.income_multiplier(full, real=True))]
-        for r, a, b in zip(rows[1:], _bands(full, bn, "group", money=False), _bands(full, br, "group", money=False)):
-            r += [a, b]
+    if fig.bands:
+        rows[0] += [_fmt_band(float(b[0][i]), float(b[1][i]), False) for b in fig.band_mult]
+        for k, r in enumerate(rows[1:]):
+            r += [_fmt_band(float(b[0][i, k]), float(b[1][i, k]), False) for b in fig.band_group]
         header += ["nominal 5-95%", "real 5-95%"]
         widths += [18, 18]
     out += _table(header, rows, widths) + [""]
 
     out.append(f"Income change by household group ({cur})")
-    dn, dr, pc = A.change(one, "income"), A.change(one, "real_income"), A.pct_change(one, "income")
-    rows = [[h, f"{float(dn.sel(household=h)):,.2f}", f"{float(dr.sel(household=h)):,.2f}",
-             f"{float(pc.sel(household=h)):.2f}%"] for h in one["household"].values]
+    dn, dr, pc = fig.change[0][i], fig.change[1][i], fig.pct_income[i]
+    rows = [[h, f"{float(dn[k]):,.2f}", f"{float(dr[k]):,.2f}", f"{float(pc[k]):.2f}%"]
+            for k, h in enumerate(fig.households)]
     header, widths = ["household", "nominal", "real", "% nominal"], [20, 12, 12, 10]
-    if draws:
-        fn, fr = A.change(full, "income"), A.change(full, "real_income")
-        bn, br = (_bands(full, x.sel(household=one["household"].values), "household", money=True) for x in (fn, fr))
-        for r, a, b in zip(rows, bn, br):
-            r += [a, b]
+    if fig.bands:
+        for k, r in enumerate(rows):
+            r += [_fmt_band(float(b[0][i, k]), float(b[1][i, k]), True) for b in fig.band_change]
         header += ["nominal 5-95%", "real 5-95%"]
         widths += [24, 24]
     out += _table(header, rows, widths) + [""]
 
     out.append("Production change by activity (base-price value)")
-    dp = A.production_change(one)
-    base = one["production"].sel(state="base").sum("household")
-    rows = [[g, f"{float(dp.sel(good=g)):,.2f}",
-             f"{100 * float(dp.sel(good=g)) / float(base.sel(good=g)):.2f}%" if float(base.sel(good=g)) else "-"]
-            for g in one["good"].values]
+    dp, base = fig.production[i], fig.base_production[i]
+    rows = [[g, f"{float(dp[k]):,.2f}", f"{100 * float(dp[k]) / float(base[k]):.2f}%" if float(base[k]) else "-"]
+            for k, g in enumerate(fig.goods)]
     out += _table(["activity", "change", "%"], rows, [20, 12, 10]) + [""]
 
     out.append("Price and wage changes (local markets)")
     rows = []
-    pp = A.pct_change(one, "price")
-    for g in one["good"].values:
-        if str(one["market_level"].sel(good=g).item()) == "world":
+    levels = ds["market_level"].values
+    for k, g in enumerate(fig.goods):
+        if str(levels[k]) == "world":
             continue
-        for vil in one["village"].values:
-            rows.append([f"price {g}", str(vil), f"{float(pp.sel(good=g, village=vil)):.3f}%"])
-    wp = A.pct_change(one, "wage")
-    for f in one["factor"].values:
-        if str(one["factor_market_level"].sel(factor=f).item()) in ("world", "fixed"):
+        for j, vil in enumerate(fig.villages):
+            rows.append([f"price {g}", vil, f"{float(fig.price[i, k, j]):.3f}%"])
+    levels = ds["factor_market_level"].values
+    for k, f in enumerate(fig.factors):
+        if str(levels[k]) in ("world", "fixed"):
             continue
-        for vil in one["village"].values:
-            rows.append([f"wage {f}", str(vil), f"{float(wp.sel(factor=f, village=vil)):.3f}%"])
+        for j, vil in enumerate(fig.villages):
+            rows.append([f"wage {f}", vil, f"{float(fig.wage[i, k, j]):.3f}%"])
     out += _table(["", "village", "change"], rows, [20, 12, 10]) if rows else ["  (no local markets)"]
     return out
 

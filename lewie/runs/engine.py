@@ -15,6 +15,12 @@ format `lewie batch` writes as soon as it is solved (`lewie.runs.dask_batch.writ
 SHA-256 beside it, `lewie.runs.chunk_files`), so an interrupted run keeps its finished chunks and
 ``resume=True`` computes only the missing ones; a saved chunk whose bytes no longer match its
 checksum is computed again. The folder is locked while the run uses it (`lewie.runs.chunk_files.lock_output`).
+
+What a run saves is what it would lose: the chunks solved in this process are kept in memory and
+merged from there (the files are not read back); the last chunk of a fresh run is written only if
+the run does not finish (interrupted, or an error while merging or writing the results) or
+``keep_chunks`` asks for it, since it is merged and removed at once otherwise. A resumed run merges
+its chunk files, as `lewie batch` does.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from lewie.runs.chunks import merge_draws
 from lewie.runs.dask_batch import (CHUNK_DIR, Chunk, Progress, chunk_is_done, merge_chunks, scenario_key, write_chunk)
 from lewie.errors import InputError
 from lewie.runs.montecarlo import MonteCarlo, run_draws
@@ -71,10 +78,14 @@ class ChunkStore:
     is never reused for other inputs."""
 
     def __init__(self, folder: str | Path, stem: str, *, resume: bool = False, solver: str = "newton",
-                 variants: list[str] | None = None, draws_file=None, progress: bool = True, stream=None):
-        self.folder, self.stem, self.resume = Path(folder), stem, resume
+                 variants: list[str] | None = None, draws_file=None, progress: bool = True, stream=None,
+                 keep_chunks: bool = False):
+        self.folder, self.stem, self.resume, self.keep_chunks = Path(folder), stem, resume, keep_chunks
         self.progress, self.stream, self.bar = progress, stream, None
         self._done: set[tuple[int, int]] = set()
+        self._memory: dict[tuple[int, int], xr.Dataset] = {}  # chunks solved here, in memory
+        self._unsaved: set[tuple[int, int]] = set()  # solved here, not yet in a file (see `flush`)
+        self._resumed = False
         self.extra = {"solver": solver, "variants": variants,
                       "draws_file": None if draws_file is None else str(draws_file)}
         if isinstance(draws_file, pd.DataFrame):
@@ -92,7 +103,9 @@ class ChunkStore:
             shutil.rmtree(self.dir, ignore_errors=True)  # a new run: start again
         # checked once: a chunk whose bytes do not match its checksum is removed and computed again
         self._done = {(c.first, c.last) for c in self.chunks if chunk_is_done(c, self.folder)}
+        self._resumed = bool(self._done)
         todo = [c for c in self.chunks if (c.first, c.last) not in self._done]
+        self._last = (todo[-1].first, todo[-1].last) if todo else None
         if todo:  # on a terminal at once; in a log only for a run that lasts (`Progress.quiet_for`)
             self.bar = Progress(len(self.chunks), sum(c.n_draws for c in todo), done_chunks=len(self._done),
                                 stream=self.stream, enabled=self.progress and len(self.chunks) > 1, label="run",
@@ -103,12 +116,30 @@ class ChunkStore:
         return (first, last) in self._done
 
     def save(self, ds: xr.Dataset, first: int, last: int) -> None:
-        write_chunk(ds, self._chunk(first, last), self.folder)
-        self._done.add((first, last))
+        """A solved chunk: written to its file at once, except the last chunk of a fresh run without
+        ``keep_chunks`` (kept in memory; `flush` writes it if the run does not finish)."""
+        key = (first, last)
+        if self._resumed or self.keep_chunks or key != self._last:
+            write_chunk(ds, self._chunk(first, last), self.folder)
+        else:
+            self._unsaved.add(key)
+        if not self._resumed:
+            self._memory[key] = ds
+        self._done.add(key)
         if self.bar is not None:
             self.bar.update(last - first + 1)
 
+    def flush(self) -> None:
+        """Write the chunks solved but not yet saved (a run that does not finish keeps them)."""
+        for key in sorted(self._unsaved):
+            write_chunk(self._memory[key], self._chunk(*key), self.folder)
+            self._unsaved.discard(key)
+
     def merge(self) -> xr.Dataset:
+        if not self._resumed and len(self._memory) == len(self.chunks):  # all solved here: no reading back
+            merged = merge_draws([self._memory.pop((c.first, c.last)) if (c.first, c.last) not in self._unsaved
+                                  else self._memory[(c.first, c.last)] for c in self.chunks])
+            return merged  # the chunks are released, but for those `flush` may still have to write
         return merge_chunks([c.path(self.folder) for c in self.chunks])
 
     def saved(self) -> int:
@@ -128,6 +159,16 @@ class ChunkStore:
 
     def _chunk(self, first: int, last: int) -> Chunk:
         return next(c for c in self.chunks if (c.first, c.last) == (first, last))
+
+
+def _flush(store: ChunkStore) -> None:
+    """`ChunkStore.flush` on the way out of a run that did not finish; a chunk that cannot be written
+    (a full disk, say) is lost, and the error that stopped the run is the one reported."""
+    try:
+        store.flush()
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the run's own error matters more
+        import logging
+        logging.getLogger("lewie").warning("a solved chunk of draws could not be saved: %s", exc)
 
 
 def _sha256(path) -> str:
@@ -154,19 +195,23 @@ def run_to_folder(scenario: Scenario | str | Path, folder: str | Path, *, stem: 
     on ``stream`` (stderr) for a run of several chunks (see `lewie.runs.dask_batch.Progress`)."""
     from lewie.runs.chunk_files import lock_output
     store = ChunkStore(folder, stem, resume=resume, solver=solver, variants=variants, draws_file=draws_file,
-                       progress=progress, stream=stream)
+                       progress=progress, stream=stream, keep_chunks=keep_chunks)
     with lock_output(Path(save_to) if save_to is not None else Path(folder) / f"{stem}.nc"):
         try:
             ds = run_draws(scenario, draws=draws, seed=seed, chunk=chunk, draws_file=draws_file, variants=variants,
                            solver=solver, store=store)
+            if save_to is not None:
+                from lewie.results.dataset import save_results
+                save_results(ds, save_to)
         except KeyboardInterrupt:
             if not store.chunks:
                 raise
+            _flush(store)
             store.end_line()
             raise RunInterrupted(store.saved(), len(store.chunks), store.dir) from None
-        if save_to is not None:
-            from lewie.results.dataset import save_results
-            save_results(ds, save_to)
+        except BaseException:
+            _flush(store)  # what was solved is kept, as the chunks written before it
+            raise
         if not keep_chunks:
             store.remove()
     return ds

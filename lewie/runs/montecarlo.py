@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +44,15 @@ import xarray as xr
 
 from lewie.solvers import get_backend
 from lewie.solvers.reduced_newton import residual_table as compiled_residual_table
+from lewie.solvers.residuals import measure_for, relative
 from lewie.solvers.tape import compile_model
 from lewie.solvers.tearing import explicit_for
 
 from lewie.model import registry
 from lewie.model.calibration import Calibration
 from lewie.runs.chunks import merge_draws
-from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, RECAL_BLOCK, SHARE_TOL, check_bases, gams_fixed_factor_floor, labour_rule, recalibrate)
+from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, RECAL_BLOCK, SHARE_TOL, gams_fixed_factor_floor,
+                                       labour_rule, recalibrate)
 from lewie.errors import CalibrationError, InputError, SolveError, unknown_label
 from lewie.model.interventions import Effect, combine
 from lewie.runs.stages import Simulation, base_attrs
@@ -57,11 +60,12 @@ from lewie.results.dataset import OutputMap, add_parameter_values, add_solver_in
 from lewie.runs.sampling import Draws, Sampler, read_draws
 from lewie.config.scenario import Scenario, load_scenario
 from lewie.results.status import RunStatus, flag_attrs
-from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify
+from lewie.runs.verify import BASE_TOL, SOLUTION_TOL, format_residuals, verify_points
 
 log = logging.getLogger("lewie")
 
-DEFAULT_CHUNK = 250  # draws solved per batch by `run`
+DEFAULT_CHUNK = 1000  # at most this many draws solved per batch by `run` (see `default_chunk`)
+CHUNK_BYTES = 256 * 2 ** 20  # the arrays of one chunk of draws stay below this (see `default_chunk`)
 VERIFICATION = ("every draw's base: compiled residual of every equation <= 1e-9 relative; every solution: "
                 "compiled residual of every equation <= 1e-8 relative (relative: to the magnitude of the "
                 "quantities the equation is built from); draw 0 and one random draw in each range [2^j, 2^(j+1)) "
@@ -89,8 +93,13 @@ def in_pyomo_sample(seed: int, d: int) -> bool:
     if d <= 0:
         return d == 0
     j = int(d).bit_length() - 1
-    pick = (1 << j) + int(np.random.default_rng([abs(int(seed)), j, 0x5A3D]).integers(1 << j))
-    return d == pick
+    return d == _pyomo_pick(abs(int(seed)), j)
+
+
+@lru_cache(maxsize=4096)
+def _pyomo_pick(seed: int, j: int) -> int:
+    """The draw of [2ʲ, 2ʲ⁺¹) Pyomo re-checks for ``seed`` (`in_pyomo_sample`)."""
+    return (1 << j) + int(np.random.default_rng([seed, j, 0x5A3D]).integers(1 << j))
 
 
 def pyomo_sample(seed: int, n_draws: int) -> list[int]:
@@ -205,8 +214,9 @@ class MonteCarlo:
             status[sl], reason[sl] = what, why
 
         ok_draw = np.ones(D, dtype=bool)
+        suspect = self._share_suspects(values)
         for i, d in enumerate(draws):
-            why = dr.failed.get(d) or self._share_problem(values[i])
+            why = dr.failed.get(d) or (self._share_problem(values[i]) if suspect[i] else "")
             if why:
                 ok_draw[i] = False
                 fail(None, None, i, RunStatus.RECALIBRATION, why)
@@ -214,11 +224,15 @@ class MonteCarlo:
         P0 = np.full((Pn, D, k), np.nan)
         idx_ok = np.flatnonzero(ok_draw)
         base_ok = np.zeros((Pn, D), dtype=bool)
+        Mbase = np.full((Pn, D, system.m), np.nan)  # each base's magnitudes: its check, the solver's scale
         for p, pt in enumerate(self.points):
             if idx_ok.size == 0:
                 break
             x0, p0 = self._recalibrate(pt.calibration, draws, values, ok_draw)
-            worst = check_bases(system, x0[idx_ok], p0[idx_ok], tol=np.inf)
+            # `lewie.model.recalibration.check_bases` (tol=inf), keeping the magnitudes it evaluates
+            F, Mbase[p, idx_ok] = measure_for(system).evaluate(x0[idx_ok], p0[idx_ok])
+            rel = relative(F, Mbase[p, idx_ok])
+            worst = np.where(np.isfinite(rel).all(axis=1), rel.max(axis=1, initial=0.0), np.inf)
             X0[p, idx_ok], P0[p, idx_ok] = x0[idx_ok], p0[idx_ok]
             for j, i in enumerate(idx_ok):
                 if worst[j] <= BASE_TOL:
@@ -249,7 +263,8 @@ class MonteCarlo:
         Xs = np.full((V, Pn, D, n), np.nan)
         Ps = np.full((V, Pn, D, k), np.nan)
         if R:
-            res = self.backend.solve_batch(system, Xb, Pb, P, model=model)
+            res = self.backend.solve_batch(system, Xb, Pb, P, model=model,
+                                           base_magnitudes=Mbase[rows[:, 0], rows[:, 1]])
             x = res.x.reshape(R, V, n)
             for r, (p, i) in enumerate(rows):
                 for v in range(V):
@@ -330,6 +345,29 @@ class MonteCarlo:
         cols = np.flatnonzero(se > 0)
         return [("shadow_price", keys[j][0], "", keys[j][1], keys[j][2]) for j in cols], lam[:, cols]
 
+    def _share_suspects(self, values: np.ndarray) -> np.ndarray:
+        """Which rows of ``values`` (draws × entries) `_share_problem` may object to: its three checks,
+        made for all draws at once with the same arithmetic (sums in entry order); only these rows
+        are checked one by one (for the message)."""
+        s = self.sampler
+        values = np.asarray(values, dtype=float).reshape(len(values), -1)
+        out = ~(np.isfinite(values) & (values >= 0)).all(axis=1)
+        if not len(values):
+            return out
+        share = np.flatnonzero(np.isin(s.param, ("factor_share", "budget_share")))
+        if share.size:
+            sums = np.zeros((len(values), s.group.max() + 1))
+            for j in share:
+                sums[:, s.group[j]] += values[:, j]
+            used = np.unique(s.group[share])
+            out |= (np.abs(sums[:, used] - 1) > SHARE_TOL).any(axis=1)
+        leak: dict = {}
+        for j in np.flatnonzero(np.isin(s.param, ("savings_rate", "transfer_rate", "outside_rate"))):
+            leak[s.household[j]] = leak.get(s.household[j], 0.0) + values[:, j]
+        for total in leak.values():
+            out |= total > 1
+        return out
+
     def _share_problem(self, v: np.ndarray) -> str:
         """Why a draw's shares cannot be calibrated ('' when they can): the checks of
         `lewie.model.recalibration.recalibrate`, made per draw so one bad draw does not stop the others."""
@@ -368,41 +406,33 @@ class MonteCarlo:
         chosen = [i for i, d in enumerate(draws) if in_pyomo_sample(seed, d)]
         if not chosen:
             return out
-        x_saved, p_saved = system.get_x(), system.get_p()
-
-        def check(tol, what) -> str:
-            try:
-                verify(self.sim.model, tol=tol, what=what, system=system)
-                return ""
-            except SolveError as exc:
-                return str(exc)
-
-        try:
-            for i in chosen:
-                d = draws[i]
-                for p in range(len(self.points)):
-                    if not base_ok[p, i]:
-                        continue
-                    system.set_p(P0[p, i])
-                    system.set_x(X0[p, i])
-                    why = check(BASE_TOL, f"draw {d}: the recalibrated base")
-                    if why:
-                        base_ok[p, i] = False
-                        status[:, p, i], reason[:, p, i] = RunStatus.VERIFICATION, why
-                        Xs[:, p, i] = np.nan
-                        continue
-                    for v, name in enumerate(self.variants):
-                        if status[v, p, i] is RunStatus.CONVERGED:
-                            system.set_p(Ps[v, p, i])
-                            system.set_x(Xs[v, p, i])
-                            why = check(SOLUTION_TOL, f"draw {d}, variant '{name}': the solution")
-                            if why:
-                                status[v, p, i], reason[v, p, i] = RunStatus.VERIFICATION, why
-                                Xs[v, p, i] = np.nan
-                out[i] = True
-        finally:
-            system.set_p(p_saved)
-            system.set_x(x_saved)
+        # every base and converged solution of the sample, checked by Pyomo in one call (`verify_points`);
+        # a solution counts only if its base passed
+        pts, X, P, tols, whats = [], [], [], [], []
+        for i in chosen:
+            for p in range(len(self.points)):
+                if not base_ok[p, i]:
+                    continue
+                pts.append((None, p, i))
+                X.append(X0[p, i]), P.append(P0[p, i]), tols.append(BASE_TOL)
+                whats.append(f"draw {draws[i]}: the recalibrated base")
+                for v, name in enumerate(self.variants):
+                    if status[v, p, i] is RunStatus.CONVERGED:
+                        pts.append((v, p, i))
+                        X.append(Xs[v, p, i]), P.append(Ps[v, p, i]), tols.append(SOLUTION_TOL)
+                        whats.append(f"draw {draws[i]}, variant '{name}': the solution")
+        problems = verify_points(self.sim.model, system, np.array(X).reshape(-1, system.n),
+                                 np.array(P).reshape(-1, system.k), tols, whats)
+        for (v, p, i), why in zip(pts, problems):
+            if v is None:  # a base
+                if why:
+                    base_ok[p, i] = False
+                    status[:, p, i], reason[:, p, i] = RunStatus.VERIFICATION, why
+                    Xs[:, p, i] = np.nan
+            elif why and base_ok[p, i]:
+                status[v, p, i], reason[v, p, i] = RunStatus.VERIFICATION, why
+                Xs[v, p, i] = np.nan
+        out[chosen] = True
         return out
 
     # ---- results --------------------------------------------------------------------------------
@@ -499,6 +529,15 @@ def prepare(scenario: Scenario | str | Path, *, draws: int | None = None, seed: 
     return mc
 
 
+def default_chunk(mc: MonteCarlo) -> int:
+    """Draws per chunk when none is asked for: `DEFAULT_CHUNK`, fewer for a large economy, so that the
+    arrays of a chunk (base, shocked parameters and solution of every member, each sweep point and
+    variant, and their copies in the chunk's Dataset: ~4 × 8 bytes × (variants + 2) × (variables +
+    parameters) per draw and sweep point) stay below `CHUNK_BYTES`. Results do not depend on it."""
+    per_draw = 4 * 8 * len(mc.points) * (len(mc.variants) + 2) * (mc.system.n + mc.system.k)
+    return int(max(1, min(DEFAULT_CHUNK, CHUNK_BYTES // max(per_draw, 1))))
+
+
 def chunk_ranges(n_draws: int, size: int) -> list[tuple[int, int]]:
     """Draws 0..N in chunks of ``size``: [(first, last), ...]."""
     if size < 1:
@@ -521,7 +560,7 @@ def run_draws(scenario: Scenario | str | Path, *, draws: int | None = None, seed
     """
     mc = prepare(scenario, draws=draws, seed=seed, draws_file=draws_file, variants=variants, solver=solver)
     N = mc.scenario.montecarlo.draws
-    ranges = chunk_ranges(N, DEFAULT_CHUNK if chunk is None else chunk)
+    ranges = chunk_ranges(N, default_chunk(mc) if chunk is None else chunk)
     if store is None:
         ds = merge_draws([mc.solve(a, b) for a, b in ranges])
     else:
