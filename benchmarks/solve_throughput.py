@@ -56,7 +56,7 @@ def shocked(P0: np.ndarray, positions) -> np.ndarray:
 
 
 def one_draw(draws, d):
-    from lewie.model.recalibration import ShareDraws
+    from lewie.model.calibration import ShareDraws
     return ShareDraws(**{k: (None if v is None else v[d:d + 1]) for k, v in vars(draws).items()})
 
 

@@ -8,7 +8,8 @@ from pyomo.core.expr.visitor import identify_variables
 
 import lewie
 from benchmarks.economies import SHOCKS, apply_shock, benchmark_scenario
-from lewie.model.recalibration import ShareDraws, base_shares, check_bases, normalise, perturb_shares, recalibrate
+from lewie.model.recalibration import check_bases, normalise, perturb_shares, recalibrate
+from lewie.model.calibration import ShareDraws, base_shares
 from lewie.errors import CalibrationError
 from lewie.solvers.base import SolverStatus
 from lewie.solvers.reduced_newton import explicit_for, residual_table, solve_batch

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lewie.model.recalibration import gams_fixed_factor_floor, labour_endowments, labour_rule, recalibrate
+from lewie.model.recalibration import gams_fixed_factor_floor, labour_rule, recalibrate
+from lewie.model.calibration import labour_endowments
 from lewie.errors import InputError
 from lewie.results.gams import draw_number, read_gams_draws
 from lewie.runs.stages import Simulation
@@ -46,7 +47,7 @@ def test_labour_endowment_follows_each_draws_labour_use_as_gams_does(sim):
 
 
 def test_recalibrated_draws_use_the_recomputed_endowment_and_solve_their_own_model(sim):
-    from lewie.model.recalibration import ShareDraws, base_shares
+    from lewie.model.calibration import ShareDraws, base_shares
     cal = sim.calibration
     rng = np.random.default_rng(2)
     fs = base_shares(cal).factor_share * np.exp(0.1 * rng.standard_normal((4, len(cal.factor_uses))))

@@ -27,9 +27,7 @@ import pyomo.environ as pyo
 
 from lewie.solvers.residuals import BASE_TOL, relative_residuals
 
-# the rules are the calibration's; their names are also reachable from here, where draws are recalibrated
-from lewie.model.calibration import (LABOUR_RULES, RECAL_BLOCK, Calibration, CalibrationRules, ShareDraws,  # noqa: F401
-                                     base_shares, indicator, labour_endowments, share_keys)
+from lewie.model.calibration import (Calibration, CalibrationRules, ShareDraws, base_shares, indicator, share_keys)
 from lewie.errors import CalibrationError
 
 SHARE_TOL = 1e-9  # shares must sum to 1 within this

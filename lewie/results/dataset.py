@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
@@ -258,13 +260,12 @@ RESULTS_ENGINE = "scipy"
 RESULTS_FORMAT = "NETCDF3_64BIT"
 
 
-def save_results(ds: xr.Dataset, path) -> "Path":
+def save_results(ds: xr.Dataset, path) -> Path:
     """Write results to netCDF (see `RESULTS_FORMAT`); attributes are plain strings and numbers.
 
     netCDF3 has no 64-bit integers: integer variables are written as 32-bit (and read back as
     64-bit by `load_results`); results whose integers do not fit are written as netCDF4 (h5netcdf).
     """
-    from pathlib import Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for name, val in ds.attrs.items():
@@ -326,6 +327,5 @@ def results_engine(path) -> str:
 
 def load_results(path) -> xr.Dataset:
     """Read results written by `save_results` (fully loaded, file closed); netCDF3 or netCDF4."""
-    from pathlib import Path
     from lewie.files import load_lewie_results
     return load_lewie_results(Path(path), required=(), dims=())

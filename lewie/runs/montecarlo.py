@@ -51,8 +51,8 @@ from lewie.solvers.tearing import explicit_for
 from lewie.model import registry
 from lewie.model.calibration import Calibration
 from lewie.runs.chunks import merge_draws
-from lewie.model.recalibration import (GAMS_FIXED_FACTOR_FLOOR, RECAL_BLOCK, SHARE_TOL, gams_fixed_factor_floor,
-                                       labour_rule, recalibrate)
+from lewie.model.recalibration import GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, gams_fixed_factor_floor, labour_rule, recalibrate
+from lewie.model.calibration import RECAL_BLOCK
 from lewie.errors import CalibrationError, InputError, SolveError, unknown_label
 from lewie.model.interventions import Effect, combine
 from lewie.runs.stages import Simulation, base_attrs
@@ -439,7 +439,6 @@ class MonteCarlo:
     def _dataset(self, draws, Xbase, Pbase, Xs, Ps, status, reason, iters, resid, values, dr, verified) -> xr.Dataset:
         sweeps = self.sweeps
         shape = tuple(len(v) for v in sweeps.values())
-        V, D = len(self.variants), len(draws)
 
         def lay(a, lead):  # (…, Pn, D, ·) -> (…, *sweeps, D, ·)
             return a.reshape(a.shape[:lead] + shape + a.shape[lead + 1:])

@@ -57,7 +57,7 @@ LABELS = ["parameter", "good", "good2", "factor", "household"]
 DRAWN = ("factor_share", "budget_share", "savings_rate", "transfer_rate")
 """Parameters the GAMS procedure draws."""
 VARIED = DRAWN + ("outside_rate",)
-"""Parameters a draw may change (`lewie.model.recalibration.ShareDraws`); input shares are never drawn."""
+"""Parameters a draw may change (`lewie.model.calibration.ShareDraws`); input shares are never drawn."""
 SHARES = ("factor_share", "budget_share")  # rescaled to sum to 1 per group
 RATES = ("savings_rate", "transfer_rate", "outside_rate")
 GAMS_NAMES = {n: p for p in VARIED for n in registry.gams_spellings(p)}
@@ -127,8 +127,8 @@ class Draws:
         return self.values.xs(parameter, axis=1, level="parameter")
 
     def share_draws(self):
-        """The values as `lewie.model.recalibration.ShareDraws` (columns in the calibration's order)."""
-        from lewie.model.recalibration import ShareDraws
+        """The values as `lewie.model.calibration.ShareDraws` (columns in the calibration's order)."""
+        from lewie.model.calibration import ShareDraws
         p = self.values.columns.get_level_values("parameter")
         arr = self.values.to_numpy(dtype=float)
         return ShareDraws(**{name: arr[:, np.asarray(p == name)] for name in VARIED})
