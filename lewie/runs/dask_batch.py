@@ -368,40 +368,71 @@ def _write_bytes(data, path: Path) -> None:
 
 def read_chunk(path: str | Path) -> xr.Dataset:
     """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
-    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`."""
-    from lewie.runs.chunk_files import ChunkCorrupted, verify_checksum
-    problem = verify_checksum(path)
+    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`.
+
+    The file is read once: its bytes are checked against the checksum and then decoded from memory
+    by xarray's own netCDF-3 store and CF decoding (what ``xr.open_dataset(engine="scipy")`` does),
+    without the file handles, caching wrappers and lazy indexing that a Dataset left open needs."""
+    from lewie.runs.chunk_files import ChunkCorrupted, checked_bytes
+    data, problem = checked_bytes(path)
     if problem is not None:
         raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
                              "to compute it again")
-    with xr.open_dataset(path, engine="scipy") as f:
-        ds = f.load()
-    dtypes = json.loads(ds.attrs.pop(_DTYPES_ATTR, "{}"))
-    for name, dt in dtypes.items():
-        if name in ds.variables and ds[name].dtype.str != dt:
-            ds[name] = ds[name].astype(np.dtype(dt))
-    return ds
+    return _decode_chunk(data)
+
+
+def _decode_chunk(data: bytes) -> xr.Dataset:
+    import io
+    from xarray.backends import ScipyDataStore
+    from xarray.conventions import decode_cf_variables
+    store = ScipyDataStore(io.BytesIO(data), mode="r")
+    try:
+        variables, attrs = store.load()
+        variables, attrs, coord_names = decode_cf_variables(variables, attrs)
+        attrs = dict(attrs)
+        dtypes = json.loads(attrs.pop(_DTYPES_ATTR, "{}"))
+        loaded = {}
+        for name, var in variables.items():
+            var = var.load()
+            dt = dtypes.get(name)
+            if dt is not None and var.dtype.str != dt:
+                var = var.astype(np.dtype(dt))
+            loaded[name] = var
+    finally:
+        store.close()
+    coords = {n: v for n, v in loaded.items() if n in coord_names or n in v.dims}
+    return xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
+
+
+def _chunk_header(data: bytes) -> tuple[str | None, list[int] | None]:
+    """A chunk file's ident attribute and its draws (None when absent), from its bytes."""
+    import io
+    import scipy.io
+    with scipy.io.netcdf_file(io.BytesIO(data), mode="r", mmap=False) as f:
+        ident = f._attributes.get(_CHUNK_ATTR)
+        ident = ident.decode("utf-8") if isinstance(ident, bytes) else ident
+        draws = [int(d) for d in f.variables["draw"].data] if "draw" in f.variables else None
+    return ident, draws
 
 
 def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
     """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
     draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
-    from lewie.runs.chunk_files import remove_chunk, verify_checksum
+    from lewie.runs.chunk_files import checked_bytes, remove_chunk
     path = chunk.path(Path(out))
     if not path.exists():
         return False
-    problem = verify_checksum(path)
+    data, problem = checked_bytes(path)
     if problem is not None:
         log.warning("chunk file %s will be computed again: %s", path, problem)
         remove_chunk(path)
         return False
     try:
-        with xr.open_dataset(path, engine="scipy") as ds:
-            return ds.attrs.get(_CHUNK_ATTR) == chunk.ident and "draw" in ds.dims and \
-                [int(d) for d in ds["draw"].values] == list(range(chunk.first, chunk.last + 1))
+        ident, draws = _chunk_header(data)
     except Exception:  # a damaged file is recomputed
         log.warning("chunk file %s cannot be read; it will be recomputed", path)
         return False
+    return ident == chunk.ident and draws == list(range(chunk.first, chunk.last + 1))
 
 
 def _lewie_version() -> str:
