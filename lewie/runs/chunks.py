@@ -71,9 +71,9 @@ def _concat_draws(parts: Sequence[xr.Dataset]) -> xr.Dataset | None:
     chunk (`LewieError` otherwise, as ``compat="equals"``). None when the chunks differ in their
     variables, dims or dtypes (other than the lengths of strings; the caller then uses `xr.concat`)."""
     first = parts[0]
-    names = list(first.variables)
+    names = list(first.variables)  # the order of the first chunk's (as xr.concat)
     for p in parts[1:]:
-        if list(p.variables) != names or set(p.coords) != set(first.coords):
+        if p.variables.keys() != first.variables.keys() or p.coords.keys() != first.coords.keys():
             return None
         for name in names:
             a, b = first.variables[name], p.variables[name]
