@@ -57,7 +57,9 @@ log = logging.getLogger("lewie.runs.dask_batch")
 
 MANIFEST = "lewie-batch.json"
 CHUNK_DIR = ".chunks"
-DEFAULT_CHUNK_SIZE = 50
+MAX_CHUNK_SIZE = 250  # draws per chunk at most, by default (as `lewie run`: lewie.runs.montecarlo.DEFAULT_CHUNK)
+DEFAULT_CHUNK_SIZE = MAX_CHUNK_SIZE  # (the largest default; see `default_chunk_size`)
+CHUNKS_PER_WORKER = 2  # by default a batch has at least this many chunks per worker (to balance the load)
 CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the first worker of an existing cluster
 _CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
@@ -163,6 +165,21 @@ class BatchPlan:
         }
 
 
+def default_chunk_size(draws: int, n_scenarios: int, workers: int | None = None) -> int:
+    """Draws per chunk when none is given: as few chunks as keep every worker busy.
+
+    Each chunk costs a fixed amount besides its draws (its recalibration and solve set up, draw 0 and
+    a sample re-checked by Pyomo, a file written and read back), which chunks of 50 draws made
+    about as large as the solving itself. So a scenario's draws 0..N go in the fewest chunks of at
+    most `MAX_CHUNK_SIZE` draws, evened out (401 draws: 201 + 200, not 250 + 151), and, when the batch
+    has few scenarios, in enough chunks for `CHUNKS_PER_WORKER` per worker (``workers``: default the
+    cores of this machine). The size is recorded in the manifest; ``--resume`` uses the recorded one."""
+    n = draws + 1
+    workers = max(1, workers or os.cpu_count() or 1)
+    per_scenario = max(math.ceil(n / MAX_CHUNK_SIZE), math.ceil(CHUNKS_PER_WORKER * workers / max(1, n_scenarios)))
+    return math.ceil(n / min(per_scenario, n))
+
+
 def _chunks(stem: str, key: str, draws: int, size: int) -> list[Chunk]:
     return [Chunk(stem, key, a, min(a + size - 1, draws)) for a in range(0, draws + 1, size)]
 
@@ -180,8 +197,9 @@ def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Sc
 
 
 def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
-               chunk_size: int | None = None) -> BatchPlan:
-    """Validate every scenario file and split its draws 0..N into chunks.
+               chunk_size: int | None = None, workers: int | None = None) -> BatchPlan:
+    """Validate every scenario file and split its draws 0..N into chunks (of ``chunk_size`` draws;
+    default `default_chunk_size` for ``workers`` workers).
 
     ``draws`` and ``seed`` default to each scenario's ``[montecarlo]`` settings (then every
     scenario of the batch must ask for the same number of draws). Every file is checked before
@@ -216,7 +234,7 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
         listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _ in checked)
         raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
     n = counts.pop()
-    size = chunk_size or DEFAULT_CHUNK_SIZE
+    size = chunk_size or default_chunk_size(n, len(checked), workers)
     plans = []
     for f, sc, variants in checked:
         key = scenario_key(sc, seed=sc.montecarlo.seed)
@@ -748,7 +766,12 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     from lewie.runs.chunk_files import lock_folder
     from lewie.files import check_writable_folder
     check_writable_folder(out, what="batch output folder", create=False)  # before any work
-    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size)
+    if chunk_size is None and resume:  # the batch's own chunks (its default depended on its machine)
+        stored = (read_manifest(out) or {}).get("chunk_size")
+        chunk_size = stored if isinstance(stored, int) and not isinstance(stored, bool) and stored > 0 else None
+    workers = len(client.scheduler_info()["workers"]) or None if client is not None else \
+        n_workers if scheduler is None else None
+    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
     with lock_folder(out, what="batch"):  # a second run on this folder is refused
         return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
                                  resume=resume, overwrite=overwrite, retries=retries, progress=progress,
@@ -866,4 +889,5 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
 
 __all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk",
            "read_chunk", "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
-           "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE"]
+           "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE",
+           "default_chunk_size"]
