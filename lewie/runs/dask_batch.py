@@ -476,10 +476,11 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     target)."""
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
-    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3
+    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3, netcdf3_bytes
     path.parent.mkdir(parents=True, exist_ok=True)
     if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
-        _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+        assert (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT")  # what netcdf3_bytes writes
+        _write_bytes(netcdf3_bytes(ds), path)
         return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -694,6 +695,7 @@ class BatchOutcome:
     plan: BatchPlan
     outputs: list[Path] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)  # chunk idents solved in this run
+    merged: set[str] = field(default_factory=set)  # content keys of the scenarios merged in this run
     reused: list[str] = field(default_factory=list)  # chunk idents already on disk
     seconds: float = 0.0  # the whole run: plan, cluster start-up, solving, merging
     solve_seconds: float = 0.0  # from the first chunk submitted to the last one done
@@ -800,8 +802,9 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
         saved = sum(chunk_is_done(c, plan.out) for c in plan.chunks)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
     for sp in plan.scenarios:  # those merged during the run are done already
-        if not _output_is_done(sp, plan):
+        if sp.key not in outcome.merged and not _output_is_done(sp, plan):
             merge_scenario(sp, plan)
+            outcome.merged.add(sp.key)
         outcome.outputs.append(sp.output(plan.out))
     outcome.seconds = time.perf_counter() - t0
     if not keep_chunks:  # this batch's chunk folders only: never another batch's
@@ -878,6 +881,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
             if not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
                 sp = next(sp for sp in plan.scenarios if sp.key == chunk.key)
                 merge_scenario(sp, plan)
+                outcome.merged.add(sp.key)
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
