@@ -298,12 +298,38 @@ _PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_bla
 
 
 def _pin_worker_blas() -> None:
-    """One BLAS thread in a worker process: a batch's parallelism is its worker processes (one per
-    core), and BLAS threads on top of them only compete for the same cores."""
+    """Set a worker process up for solving, once: one BLAS thread (a batch's parallelism is its worker
+    processes, one per core, and BLAS threads on top of them only compete for the same cores), and
+    the C allocator's own defaults back (`_allocator_defaults`)."""
     if not _PINNED:
         from lewie.solvers.threads import pin_blas_threads
         pin_blas_threads()
+        _allocator_defaults()
         _PINNED.append(os.getpid())
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _allocator_defaults() -> bool:
+    """Undo, in this process, the ``MALLOC_TRIM_THRESHOLD_=65536`` a Dask nanny puts in its worker's
+    environment (``distributed.nanny.pre-spawn-environ``).
+
+    Setting it also freezes glibc's mmap threshold at 128 kB, so every array of the solver larger
+    than that is mapped and unmapped by the kernel on each allocation, its pages faulted in again:
+    it made a worker spend half as much time again in the kernel as solving (system time 1.6 s for
+    3 s of user time, benchmarks/batch_scaling.py). The thresholds are set to where glibc's own
+    dynamic ones end up (mmap 32 MB, trim 64 MB). A local cluster's workers do not get the variable
+    at all (`worker_settings`); this covers workers started by ``dask worker``. Returns whether
+    it changed anything (glibc only)."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
@@ -574,14 +600,21 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
 # the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
 # short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
 WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+# variables the nannies put in their workers' environment that lewie's workers do without (see
+# `_allocator_defaults`: the solver's arrays mapped and unmapped by the kernel at each allocation)
+WORKER_ENVIRON_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 @contextmanager
 def worker_settings():
-    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`;
-    the nannies pass the configuration on to the worker processes)."""
+    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`,
+    and the nannies' ``pre-spawn-environ`` without `WORKER_ENVIRON_DROPPED`; the nannies pass the
+    configuration on to the worker processes)."""
     import dask
-    with dask.config.set(WORKER_SETTINGS):
+    import distributed  # noqa: F401 - its configuration defaults, loaded on import
+    environ = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
+               if k not in WORKER_ENVIRON_DROPPED}
+    with dask.config.set({**WORKER_SETTINGS, "distributed.nanny.pre-spawn-environ": environ}):
         yield
 
 
