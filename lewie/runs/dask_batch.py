@@ -132,6 +132,7 @@ class ScenarioPlan:
     seed: int
     variants: list[str]
     chunks: list[Chunk]
+    size: int = 1  # work of one draw of one variant, relatively: the size of its results (`_economy_size`)
     failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
     uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
 
@@ -184,16 +185,24 @@ def _chunks(stem: str, key: str, draws: int, size: int) -> list[Chunk]:
     return [Chunk(stem, key, a, min(a + size - 1, draws)) for a in range(0, draws + 1, size)]
 
 
-def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str]]:
+def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str], int]:
     """Validate a scenario file as far as can be done without solving: schema, economy, labels,
     calibration and every variant's interventions. Returns the scenario with the batch's draws and
-    seed, and its variants."""
+    seed, its variants and the size of its economy (`_economy_size`)."""
     from lewie.runs.stages import Simulation
     sc = load_scenario(path.resolve())
     mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
     sc = sc.model_copy(update={"montecarlo": mc})
     sim = Simulation(sc).load().validate().calibrate()
-    return sc, list(sim.shocks)
+    return sc, list(sim.shocks), _economy_size(sim.structure)
+
+
+def _economy_size(structure) -> int:
+    """How much work one draw of one variant is, relatively: the size of the largest results
+    variable (intermediate demand: goods × goods × household groups), plus factors × goods ×
+    household groups. Only compared between the scenarios of a batch (largest first)."""
+    h, g, f = len(structure.households), len(structure.goods), len(structure.factors)
+    return max(1, h * g * (g + f))
 
 
 def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
@@ -229,16 +238,17 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
         head = ("a scenario file failed validation" if len(errors) == 1
                 else f"{len(errors)} scenario files failed validation")
         raise InputError(f"{head}; nothing was run:\n  " + "\n  ".join(errors))
-    counts = {sc.montecarlo.draws for _, sc, _ in checked}
+    counts = {sc.montecarlo.draws for _, sc, _, _ in checked}
     if draws is None and len(counts) > 1:
-        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _ in checked)
+        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _, _ in checked)
         raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
     n = counts.pop()
     size = chunk_size or default_chunk_size(n, len(checked), workers)
     plans = []
-    for f, sc, variants in checked:
+    for f, sc, variants, econ in checked:
         key = scenario_key(sc, seed=sc.montecarlo.seed)
-        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size)))
+        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size),
+                                  size=econ))
     return BatchPlan(Path(out), n, size, plans)
 
 
@@ -850,22 +860,29 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
     return outcome
 
 
+def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
+    """Work of each scenario's chunks to do (content key -> draws × variants × economy size)."""
+    scenarios = {sp.key: sp for sp in plan.scenarios}
+    work: dict[str, float] = {}
+    for c in todo:
+        sp = scenarios[c.key]
+        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(sp.variants)) * getattr(sp, "size", 1)
+    return work
+
+
 def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
     """A preferred worker for each scenario's chunks (content key -> worker address).
 
     A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
     (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
     every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
-    largest first to the least loaded (work: its chunks' draws × variants). The preference is loose
+    largest first to the least loaded (work: its chunks' draws × variants × economy size). The preference is loose
     (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
     the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
     """
-    scenarios = {sp.key: sp for sp in plan.scenarios}
     if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
         return {}
-    work: dict[str, float] = {}
-    for c in todo:
-        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(scenarios[c.key].variants))
+    work = _work(plan, todo)
     load = {w: 0.0 for w in workers}
     home = {}
     for key in sorted(work, key=lambda k: (-work[k], k)):
@@ -884,7 +901,8 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
     home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
-    for c in todo:
+    work = _work(plan, todo)  # largest scenarios first: the last chunks done (and the last merge) are small ones
+    for c in sorted(todo, key=lambda c: -work[c.key]):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
                           key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
