@@ -870,6 +870,13 @@ def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
     return work
 
 
+def _submission_order(plan: BatchPlan, todo: list[Chunk]) -> list[Chunk]:
+    """The chunks to do, largest scenarios first (Dask starts tasks in the order they are submitted):
+    the workers end on small chunks, and the last merge, after the last chunk, is a small one."""
+    work = _work(plan, todo)
+    return sorted(todo, key=lambda c: -work[c.key])  # (stable: a scenario's chunks in draw order)
+
+
 def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
     """A preferred worker for each scenario's chunks (content key -> worker address).
 
@@ -901,8 +908,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
     home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
-    work = _work(plan, todo)  # largest scenarios first: the last chunks done (and the last merge) are small ones
-    for c in sorted(todo, key=lambda c: -work[c.key]):
+    for c in _submission_order(plan, todo):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
                           key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
