@@ -4,7 +4,8 @@
 
 1. **Plan** (before any work): every scenario file is validated, its economy read and calibrated
    and its interventions resolved, so a bad file stops the batch naming the file. The draws of each
-   scenario are split into chunks of ``chunk_size`` draws. A chunk is identified by the scenario's
+   scenario are split into chunks of ``chunk_size`` draws (default `default_chunk_size`: as few
+   chunks as keep the workers busy, since each chunk has a fixed cost). A chunk is identified by the scenario's
    *content key* (a hash of the validated scenario, the paths and bytes of its data files, the seed,
    the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk
    file is never reused for different inputs. Once the cluster is reached, the plan is written to
@@ -14,10 +15,18 @@
    (a temporary file renamed into place) under ``out/.chunks/``; the client only tracks completion
    and shows progress (chunks done, draws per second, time left) on stderr. A worker that dies has
    its chunks rescheduled on the others by the scheduler; a task that raises is retried
-   (``retries``).
+   (``retries``). A worker builds and compiles each scenario once and keeps it for its next chunks;
+   the chunks of a scenario prefer one worker (`scenario_homes`), largest scenarios first.
 3. **Merge**: as soon as a scenario's last chunk is done, its chunks are concatenated along
    ``draw`` into ``out/<scenario>.nc`` (all its variants and draws), written atomically; the chunk
-   files are removed at the end (``keep_chunks`` keeps them).
+   files are removed at the end (``keep_chunks`` keeps them). Each chunk file is read once (its
+   checksum and its contents from the same bytes) and concatenated one array per variable
+   (`lewie.runs.chunks.merge_draws`), so the client's merge costs little beside the workers' solving.
+
+Where a batch's time went, and why (benchmarks/batch_scaling.py): chunks of 50 draws cost about as
+much in per-chunk fixed costs as in solving; the Dask nanny's ``MALLOC_TRIM_THRESHOLD_`` made the
+workers spend half as much time again in the kernel (`_allocator_defaults`); xarray's reader and
+concat cost more per chunk file than the bytes did.
 
 ``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
 chunk file already written (checked by opening it) and computes only the missing ones. Draw d's
