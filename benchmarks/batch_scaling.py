@@ -51,7 +51,8 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     from dask.distributed import Client, LocalCluster
     import lewie.runs.dask_batch as B
     t0 = time.perf_counter()
-    parts = {"plan": 0.0, "solve": 0.0, "write": 0.0, "merge": 0.0, "builds": 0, "last_chunk": 0.0}
+    parts = {"plan": 0.0, "solve": 0.0, "write": 0.0, "merge": 0.0, "builds": 0, "last_chunk": 0.0,
+             "solve_cpu": 0.0, "write_cpu": 0.0}
 
     def timed(fn, key):
         def wrapper(*a, **k):
@@ -65,6 +66,8 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     def on_chunk(report):
         parts["solve"] += report.get("solve_seconds", 0.0)
         parts["write"] += report.get("write_seconds", 0.0)
+        parts["solve_cpu"] += report.get("solve_cpu", 0.0)
+        parts["write_cpu"] += report.get("write_cpu", 0.0)
         parts["builds"] += int(bool(report.get("built", False)))
         parts["last_chunk"] = time.perf_counter()
 
@@ -136,7 +139,8 @@ def main(argv=None) -> None:
               f"{parts['tail']:.1f} s; workers (summed): build+solve {parts['solve']:.1f} s ({parts['builds']} "
               f"scenario builds), chunk writes {parts['write']:.1f} s")
         cpu[w] = parts["cpu_client"] + parts["cpu_workers"]
-        print(f"      CPU: client {parts['cpu_client']:.1f} s, workers {parts['cpu_workers']:.1f} s: "
+        print(f"      CPU: client {parts['cpu_client']:.1f} s, workers {parts['cpu_workers']:.1f} s (in tasks: "
+              f"build+solve {parts['solve_cpu']:.1f} s, chunk writes {parts['write_cpu']:.1f} s): "
               f"{100 * (cpu[w] / cpu_in - 1):+.0f}% against in-process")
     s1, w1 = rows[1]
     s2, w2 = rows[2]

@@ -374,7 +374,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     Skips the work when a valid file for the chunk is already there (a task run twice, e.g. after its
     worker was lost just after writing). Returns what the client reports: draws, seconds, worker pid.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     if chunk_is_done(chunk, out):
         return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
     built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
@@ -382,11 +382,12 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
         ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
     else:
         ds = solve(scenario, chunk.first, chunk.last)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.thread_time()
     write_chunk(ds, chunk, out)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.thread_time()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
-            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True, "built": built}
+            "write_seconds": t2 - t1, "solve_cpu": c1 - c0, "write_cpu": c2 - c1, "pid": os.getpid(),
+            "computed": True, "built": built}
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
