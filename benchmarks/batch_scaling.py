@@ -15,7 +15,7 @@ overhead of the distributed layer against (a), the speed-up from 1 to 2 workers,
 the three give identical results. The machine's load average is printed too: other work running on
 the same cores slows every configuration.
 
-Run: .venv/bin/python benchmarks/batch_scaling.py [--draws 100] [--chunk-size 25] [SCENARIO ...]
+Run: .venv/bin/python benchmarks/batch_scaling.py [--draws 100] [--chunk-size 25] [--repeat 3] [SCENARIO ...]
 """
 from __future__ import annotations
 
@@ -112,6 +112,9 @@ def main(argv=None) -> None:
     ap.add_argument("scenarios", nargs="*", type=Path, help="scenario files (default: scenarios/*.toml)")
     ap.add_argument("--draws", type=int, default=100)
     ap.add_argument("--chunk-size", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each configuration this many times, in turn, and keep the fastest of each (other "
+                         "work on a shared machine only ever slows a run)")
     args = ap.parse_args(argv)
     from lewie.runs.dask_batch import plan_batch
     files = args.scenarios or sorted((REPO / "scenarios").glob("*.toml"))
@@ -124,14 +127,26 @@ def main(argv=None) -> None:
           f"{n_solves} solves, chunks of "
           f"{plan.chunk_size} draws; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at start")
-    (tmp / "inproc").mkdir()
-    t_in, cpu_in = in_process(plan, tmp / "inproc")
+    best_in, best = None, {}
+    for r in range(max(1, args.repeat)):
+        folder = tmp / f"inproc{r}"
+        folder.mkdir()
+        t_in, cpu_in = in_process(plan, folder)
+        if best_in is None or t_in < best_in[0]:
+            best_in = (t_in, cpu_in, folder)
+        for w in (1, 2):
+            out = tmp / f"w{w}-{r}"
+            startup, work, chunks, parts = batched(files, args.draws, args.chunk_size, w, out)
+            if w not in best or work < best[w][1]:
+                best[w] = (startup, work, chunks, parts, out)
+    t_in, cpu_in, inproc = best_in
+    runs = f"fastest of {args.repeat} runs" if args.repeat > 1 else "one run"
     print(f"  in-process (run_draws + save_results)   {t_in:7.1f} s   {n_draws / t_in:7.1f} draws/s   "
-          f"(CPU {cpu_in:.1f} s)")
+          f"(CPU {cpu_in:.1f} s; {runs} of each)")
     cpu = {}
     rows = {}
     for w in (1, 2):
-        startup, work, chunks, parts = batched(files, args.draws, args.chunk_size, w, tmp / f"w{w}")
+        startup, work, chunks, parts, _ = best[w]
         rows[w] = (startup, work)
         print(f"  batch, {w} worker{'s' if w > 1 else ' '} ({chunks} chunks)           {work:7.1f} s   "
               f"{n_draws / work:7.1f} draws/s   (+ {startup:.1f} s cluster start-up)")
@@ -147,7 +162,7 @@ def main(argv=None) -> None:
     print(f"overhead of the distributed layer, 1 worker vs in-process: {100 * (w1 / t_in - 1):+.0f}% "
           f"({100 * ((w1 + s1) / t_in - 1):+.0f}% with start-up)")
     print(f"speed-up 1 -> 2 workers: {w1 / w2:.2f}x ({(w1 + s1) / (w2 + s2):.2f}x with start-up)")
-    same = identical(tmp / "inproc", tmp / "w1") and identical(tmp / "inproc", tmp / "w2")
+    same = identical(inproc, best[1][4]) and identical(inproc, best[2][4])
     print(f"results identical (in-process, 1 worker, 2 workers): {'yes' if same else 'NO'}; "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     if not same:
