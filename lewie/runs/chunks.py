@@ -92,8 +92,7 @@ def _concat_draws(parts: Sequence[xr.Dataset]) -> xr.Dataset | None:
             variables[name] = xr.Variable(v.dims, v.values, v.attrs)
     coords = {n: variables[n] for n in names if n in first.coords}
     data_vars = {n: variables[n] for n in names if n not in first.coords}
-    merged = xr.Dataset(data_vars, coords=coords)
-    return merged
+    return xr.Dataset(data_vars, coords=coords)
 
 
 __all__ = ["merge_draws", "same", "SUMMED_ATTRS", "MAX_ATTRS"]

@@ -446,6 +446,8 @@ def read_chunk(path: str | Path) -> xr.Dataset:
 
 
 def _decode_chunk(data: bytes) -> xr.Dataset:
+    """The Dataset of a chunk file's bytes (see `read_chunk`): data variables first, then coordinates,
+    in the file's order, as ``xr.open_dataset`` gives them."""
     import io
     from xarray.backends import ScipyDataStore
     from xarray.conventions import decode_cf_variables
@@ -525,8 +527,10 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3, netcdf3_bytes
     path.parent.mkdir(parents=True, exist_ok=True)
     if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
-        assert (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT")  # what netcdf3_bytes writes
-        _write_bytes(netcdf3_bytes(ds), path)
+        if (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT"):  # the bytes netcdf3_bytes writes
+            _write_bytes(netcdf3_bytes(ds), path)
+        else:
+            _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
         return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -824,8 +828,10 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     if chunk_size is None and resume:  # the batch's own chunks (its default depended on its machine)
         stored = (read_manifest(out) or {}).get("chunk_size")
         chunk_size = stored if isinstance(stored, int) and not isinstance(stored, bool) and stored > 0 else None
-    workers = len(client.scheduler_info()["workers"]) or None if client is not None else \
-        n_workers if scheduler is None else None
+    if client is not None:  # how many workers the default chunk size keeps busy (None: this machine's cores)
+        workers = len(client.scheduler_info()["workers"]) or None
+    else:
+        workers = n_workers if scheduler is None else None
     plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
     with lock_folder(out, what="batch"):  # a second run on this folder is refused
         return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
