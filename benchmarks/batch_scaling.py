@@ -13,7 +13,9 @@ batch itself (plan, chunks solved on the workers and written, merged into one fi
 It prints draws per second (a draw = one recalibrated economy with every variant solved), the
 overhead of the distributed layer against (a), the speed-up from 1 to 2 workers, and checks that
 the three give identical results. The machine's load average is printed too: other work running on
-the same cores slows every configuration.
+the same cores slows every configuration. CPU seconds (client, workers, and inside the chunk tasks:
+build+solve, chunk writes) are printed beside wall times: other work on the machine inflates wall
+time much more than CPU time, so they show where a batch spends its work even on a busy machine.
 
 Run: .venv/bin/python benchmarks/batch_scaling.py [--draws 100] [--chunk-size 25] [--repeat 3] [SCENARIO ...]
 """
