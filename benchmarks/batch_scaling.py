@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -168,7 +169,9 @@ def main(argv=None) -> None:
     print(f"results identical (in-process, 1 worker, 2 workers): {'yes' if same else 'NO'}; "
           f"load average {os.getloadavg()[0]:.1f} at the end")
     if not same:
+        print(f"(the results are kept in {tmp})")
         sys.exit(1)
+    shutil.rmtree(tmp, ignore_errors=True)  # every run's results (hundreds of MB)
 
 
 if __name__ == "__main__":
