@@ -69,16 +69,23 @@ def stored_checksum(path: str | Path) -> str | None:
 def verify_checksum(path: str | Path) -> str | None:
     """None when the file's bytes match its stored checksum, else why not (no checksum, a mismatch,
     unreadable)."""
+    return checked_bytes(path)[1]
+
+
+def checked_bytes(path: str | Path) -> tuple[bytes | None, str | None]:
+    """A chunk file's bytes, read once and checked against its stored checksum: ``(bytes, None)``,
+    or ``(None, why not)`` (as `verify_checksum`)."""
     want = stored_checksum(path)
     if want is None:
-        return "it has no checksum (written by an older lewie, or the run stopped while saving it)"
+        return None, "it has no checksum (written by an older lewie, or the run stopped while saving it)"
     try:
-        got = sha256_bytes(Path(path).read_bytes())
+        data = Path(path).read_bytes()
     except OSError as exc:
-        return f"it cannot be read ({exc.strerror or exc})"
+        return None, f"it cannot be read ({exc.strerror or exc})"
+    got = sha256_bytes(data)
     if got != want:
-        return f"its bytes do not match its checksum (SHA-256 {got[:12]}…, saved {want[:12]}…): it is damaged"
-    return None
+        return None, f"its bytes do not match its checksum (SHA-256 {got[:12]}…, saved {want[:12]}…): it is damaged"
+    return data, None
 
 
 def remove_chunk(path: str | Path) -> None:
@@ -183,5 +190,6 @@ def lock_output(results: str | Path) -> Iterator[Path]:
             yield folder
 
 
-__all__ = ["lock_folder", "lock_output", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum", "remove_chunk",
+__all__ = ["lock_folder", "lock_output", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum",
+           "checked_bytes", "remove_chunk",
            "checksum_path", "sha256_bytes", "LOCK_NAME", "FileError"]

@@ -4,7 +4,8 @@
 
 1. **Plan** (before any work): every scenario file is validated, its economy read and calibrated
    and its interventions resolved, so a bad file stops the batch naming the file. The draws of each
-   scenario are split into chunks of ``chunk_size`` draws. A chunk is identified by the scenario's
+   scenario are split into chunks of ``chunk_size`` draws (default `default_chunk_size`: as few
+   chunks as keep the workers busy, since each chunk has a fixed cost). A chunk is identified by the scenario's
    *content key* (a hash of the validated scenario, the paths and bytes of its data files, the seed,
    the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk
    file is never reused for different inputs. Once the cluster is reached, the plan is written to
@@ -14,10 +15,18 @@
    (a temporary file renamed into place) under ``out/.chunks/``; the client only tracks completion
    and shows progress (chunks done, draws per second, time left) on stderr. A worker that dies has
    its chunks rescheduled on the others by the scheduler; a task that raises is retried
-   (``retries``).
+   (``retries``). A worker builds and compiles each scenario once and keeps it for its next chunks;
+   the chunks of a scenario prefer one worker (`scenario_homes`), largest scenarios first.
 3. **Merge**: as soon as a scenario's last chunk is done, its chunks are concatenated along
    ``draw`` into ``out/<scenario>.nc`` (all its variants and draws), written atomically; the chunk
-   files are removed at the end (``keep_chunks`` keeps them).
+   files are removed at the end (``keep_chunks`` keeps them). Each chunk file is read once (its
+   checksum and its contents from the same bytes) and concatenated one array per variable
+   (`lewie.runs.chunks.merge_draws`), so the client's merge costs little beside the workers' solving.
+
+Where a batch's time went, and why (benchmarks/batch_scaling.py): chunks of 50 draws cost about as
+much in per-chunk fixed costs as in solving; the Dask nanny's ``MALLOC_TRIM_THRESHOLD_`` made the
+workers spend half as much time again in the kernel (`_allocator_defaults`); xarray's reader and
+concat cost more per chunk file than the bytes did.
 
 ``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
 chunk file already written (checked by opening it) and computes only the missing ones. Draw d's
@@ -57,7 +66,9 @@ log = logging.getLogger("lewie.runs.dask_batch")
 
 MANIFEST = "lewie-batch.json"
 CHUNK_DIR = ".chunks"
-DEFAULT_CHUNK_SIZE = 50
+MAX_CHUNK_SIZE = 250  # draws per chunk at most, by default (as `lewie run`: lewie.runs.montecarlo.DEFAULT_CHUNK)
+DEFAULT_CHUNK_SIZE = MAX_CHUNK_SIZE  # (the largest default; see `default_chunk_size`)
+CHUNKS_PER_WORKER = 2  # by default a batch has at least this many chunks per worker (to balance the load)
 CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the first worker of an existing cluster
 _CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
@@ -130,6 +141,7 @@ class ScenarioPlan:
     seed: int
     variants: list[str]
     chunks: list[Chunk]
+    size: int = 1  # work of one draw of one variant, relatively: the size of its results (`_economy_size`)
     failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
     uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
 
@@ -163,25 +175,49 @@ class BatchPlan:
         }
 
 
+def default_chunk_size(draws: int, n_scenarios: int, workers: int | None = None) -> int:
+    """Draws per chunk when none is given: as few chunks as keep every worker busy.
+
+    Each chunk costs a fixed amount besides its draws (its recalibration and solve set up, draw 0 and
+    a sample re-checked by Pyomo, a file written and read back), which chunks of 50 draws made
+    about as large as the solving itself. So a scenario's draws 0..N go in the fewest chunks of at
+    most `MAX_CHUNK_SIZE` draws, evened out (401 draws: 201 + 200, not 250 + 151), and, when the batch
+    has few scenarios, in enough chunks for `CHUNKS_PER_WORKER` per worker (``workers``: default the
+    cores of this machine). The size is recorded in the manifest; ``--resume`` uses the recorded one."""
+    n = draws + 1
+    workers = max(1, workers or os.cpu_count() or 1)
+    per_scenario = max(math.ceil(n / MAX_CHUNK_SIZE), math.ceil(CHUNKS_PER_WORKER * workers / max(1, n_scenarios)))
+    return math.ceil(n / min(per_scenario, n))
+
+
 def _chunks(stem: str, key: str, draws: int, size: int) -> list[Chunk]:
     return [Chunk(stem, key, a, min(a + size - 1, draws)) for a in range(0, draws + 1, size)]
 
 
-def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str]]:
+def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str], int]:
     """Validate a scenario file as far as can be done without solving: schema, economy, labels,
     calibration and every variant's interventions. Returns the scenario with the batch's draws and
-    seed, and its variants."""
+    seed, its variants and the size of its economy (`_economy_size`)."""
     from lewie.runs.stages import Simulation
     sc = load_scenario(path.resolve())
     mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
     sc = sc.model_copy(update={"montecarlo": mc})
     sim = Simulation(sc).load().validate().calibrate()
-    return sc, list(sim.shocks)
+    return sc, list(sim.shocks), _economy_size(sim.structure)
+
+
+def _economy_size(structure) -> int:
+    """How much work one draw of one variant is, relatively: the size of the largest results
+    variable (intermediate demand: goods × goods × household groups), plus factors × goods ×
+    household groups. Only compared between the scenarios of a batch (largest first)."""
+    h, g, f = len(structure.households), len(structure.goods), len(structure.factors)
+    return max(1, h * g * (g + f))
 
 
 def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
-               chunk_size: int | None = None) -> BatchPlan:
-    """Validate every scenario file and split its draws 0..N into chunks.
+               chunk_size: int | None = None, workers: int | None = None) -> BatchPlan:
+    """Validate every scenario file and split its draws 0..N into chunks (of ``chunk_size`` draws;
+    default `default_chunk_size` for ``workers`` workers).
 
     ``draws`` and ``seed`` default to each scenario's ``[montecarlo]`` settings (then every
     scenario of the batch must ask for the same number of draws). Every file is checked before
@@ -211,16 +247,17 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
         head = ("a scenario file failed validation" if len(errors) == 1
                 else f"{len(errors)} scenario files failed validation")
         raise InputError(f"{head}; nothing was run:\n  " + "\n  ".join(errors))
-    counts = {sc.montecarlo.draws for _, sc, _ in checked}
+    counts = {sc.montecarlo.draws for _, sc, _, _ in checked}
     if draws is None and len(counts) > 1:
-        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _ in checked)
+        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _, _ in checked)
         raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
     n = counts.pop()
-    size = chunk_size or DEFAULT_CHUNK_SIZE
+    size = chunk_size or default_chunk_size(n, len(checked), workers)
     plans = []
-    for f, sc, variants in checked:
+    for f, sc, variants, econ in checked:
         key = scenario_key(sc, seed=sc.montecarlo.seed)
-        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size)))
+        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size),
+                                  size=econ))
     return BatchPlan(Path(out), n, size, plans)
 
 
@@ -280,12 +317,38 @@ _PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_bla
 
 
 def _pin_worker_blas() -> None:
-    """One BLAS thread in a worker process: a batch's parallelism is its worker processes (one per
-    core), and BLAS threads on top of them only compete for the same cores."""
+    """Set a worker process up for solving, once: one BLAS thread (a batch's parallelism is its worker
+    processes, one per core, and BLAS threads on top of them only compete for the same cores), and
+    the C allocator's own defaults back (`_allocator_defaults`)."""
     if not _PINNED:
         from lewie.solvers.threads import pin_blas_threads
         pin_blas_threads()
+        _allocator_defaults()
         _PINNED.append(os.getpid())
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _allocator_defaults() -> bool:
+    """Undo, in this process, the ``MALLOC_TRIM_THRESHOLD_=65536`` a Dask nanny puts in its worker's
+    environment (``distributed.nanny.pre-spawn-environ``).
+
+    Setting it also freezes glibc's mmap threshold at 128 kB, so every array of the solver larger
+    than that is mapped and unmapped by the kernel on each allocation, its pages faulted in again:
+    it made a worker spend half as much time again in the kernel as solving (system time 1.6 s for
+    3 s of user time, benchmarks/batch_scaling.py). The thresholds are set to where glibc's own
+    dynamic ones end up (mmap 32 MB, trim 64 MB). A local cluster's workers do not get the variable
+    at all (`worker_settings`); this covers workers started by ``dask worker``. Returns whether
+    it changed anything (glibc only)."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
@@ -311,7 +374,7 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
     Skips the work when a valid file for the chunk is already there (a task run twice, e.g. after its
     worker was lost just after writing). Returns what the client reports: draws, seconds, worker pid.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     if chunk_is_done(chunk, out):
         return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
     built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
@@ -319,11 +382,12 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
         ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
     else:
         ds = solve(scenario, chunk.first, chunk.last)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.thread_time()
     write_chunk(ds, chunk, out)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.thread_time()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
-            "write_seconds": t2 - t1, "pid": os.getpid(), "computed": True, "built": built}
+            "write_seconds": t2 - t1, "solve_cpu": c1 - c0, "write_cpu": c2 - c1, "pid": os.getpid(),
+            "computed": True, "built": built}
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
@@ -368,40 +432,73 @@ def _write_bytes(data, path: Path) -> None:
 
 def read_chunk(path: str | Path) -> xr.Dataset:
     """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
-    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`."""
-    from lewie.runs.chunk_files import ChunkCorrupted, verify_checksum
-    problem = verify_checksum(path)
+    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`.
+
+    The file is read once: its bytes are checked against the checksum and then decoded from memory
+    by xarray's own netCDF-3 store and CF decoding (what ``xr.open_dataset(engine="scipy")`` does),
+    without the file handles, caching wrappers and lazy indexing that a Dataset left open needs."""
+    from lewie.runs.chunk_files import ChunkCorrupted, checked_bytes
+    data, problem = checked_bytes(path)
     if problem is not None:
         raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
                              "to compute it again")
-    with xr.open_dataset(path, engine="scipy") as f:
-        ds = f.load()
-    dtypes = json.loads(ds.attrs.pop(_DTYPES_ATTR, "{}"))
-    for name, dt in dtypes.items():
-        if name in ds.variables and ds[name].dtype.str != dt:
-            ds[name] = ds[name].astype(np.dtype(dt))
-    return ds
+    return _decode_chunk(data)
+
+
+def _decode_chunk(data: bytes) -> xr.Dataset:
+    """The Dataset of a chunk file's bytes (see `read_chunk`): data variables first, then coordinates,
+    in the file's order, as ``xr.open_dataset`` gives them."""
+    import io
+    from xarray.backends import ScipyDataStore
+    from xarray.conventions import decode_cf_variables
+    store = ScipyDataStore(io.BytesIO(data), mode="r")
+    try:
+        variables, attrs = store.load()
+        variables, attrs, coord_names = decode_cf_variables(variables, attrs)
+        attrs = dict(attrs)
+        dtypes = json.loads(attrs.pop(_DTYPES_ATTR, "{}"))
+        loaded = {}
+        for name, var in variables.items():
+            var = var.load()
+            dt = dtypes.get(name)
+            if dt is not None and var.dtype.str != dt:
+                var = var.astype(np.dtype(dt))
+            loaded[name] = var
+    finally:
+        store.close()
+    coords = {n: v for n, v in loaded.items() if n in coord_names or n in v.dims}
+    return xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
+
+
+def _chunk_header(data: bytes) -> tuple[str | None, list[int] | None]:
+    """A chunk file's ident attribute and its draws (None when absent), from its bytes."""
+    import io
+    import scipy.io
+    with scipy.io.netcdf_file(io.BytesIO(data), mode="r", mmap=False) as f:
+        ident = f._attributes.get(_CHUNK_ATTR)
+        ident = ident.decode("utf-8") if isinstance(ident, bytes) else ident
+        draws = [int(d) for d in f.variables["draw"].data] if "draw" in f.variables else None
+    return ident, draws
 
 
 def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
     """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
     draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
-    from lewie.runs.chunk_files import remove_chunk, verify_checksum
+    from lewie.runs.chunk_files import checked_bytes, remove_chunk
     path = chunk.path(Path(out))
     if not path.exists():
         return False
-    problem = verify_checksum(path)
+    data, problem = checked_bytes(path)
     if problem is not None:
         log.warning("chunk file %s will be computed again: %s", path, problem)
         remove_chunk(path)
         return False
     try:
-        with xr.open_dataset(path, engine="scipy") as ds:
-            return ds.attrs.get(_CHUNK_ATTR) == chunk.ident and "draw" in ds.dims and \
-                [int(d) for d in ds["draw"].values] == list(range(chunk.first, chunk.last + 1))
+        ident, draws = _chunk_header(data)
     except Exception:  # a damaged file is recomputed
         log.warning("chunk file %s cannot be read; it will be recomputed", path)
         return False
+    return ident == chunk.ident and draws == list(range(chunk.first, chunk.last + 1))
 
 
 def _lewie_version() -> str:
@@ -427,10 +524,13 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     target)."""
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
-    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3
+    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3, netcdf3_bytes
     path.parent.mkdir(parents=True, exist_ok=True)
     if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
-        _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+        if (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT"):  # the bytes netcdf3_bytes writes
+            _write_bytes(netcdf3_bytes(ds), path)
+        else:
+            _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
         return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -524,14 +624,21 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
 # the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
 # short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
 WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+# variables the nannies put in their workers' environment that lewie's workers do without (see
+# `_allocator_defaults`: the solver's arrays mapped and unmapped by the kernel at each allocation)
+WORKER_ENVIRON_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 @contextmanager
 def worker_settings():
-    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`;
-    the nannies pass the configuration on to the worker processes)."""
+    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`,
+    and the nannies' ``pre-spawn-environ`` without `WORKER_ENVIRON_DROPPED`; the nannies pass the
+    configuration on to the worker processes)."""
     import dask
-    with dask.config.set(WORKER_SETTINGS):
+    import distributed  # noqa: F401 - its configuration defaults, loaded on import
+    environ = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
+               if k not in WORKER_ENVIRON_DROPPED}
+    with dask.config.set({**WORKER_SETTINGS, "distributed.nanny.pre-spawn-environ": environ}):
         yield
 
 
@@ -645,6 +752,7 @@ class BatchOutcome:
     plan: BatchPlan
     outputs: list[Path] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)  # chunk idents solved in this run
+    merged: set[str] = field(default_factory=set)  # content keys of the scenarios merged in this run
     reused: list[str] = field(default_factory=list)  # chunk idents already on disk
     seconds: float = 0.0  # the whole run: plan, cluster start-up, solving, merging
     solve_seconds: float = 0.0  # from the first chunk submitted to the last one done
@@ -717,7 +825,14 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     from lewie.runs.chunk_files import lock_folder
     from lewie.files import check_writable_folder
     check_writable_folder(out, what="batch output folder", create=False)  # before any work
-    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size)
+    if chunk_size is None and resume:  # the batch's own chunks (its default depended on its machine)
+        stored = (read_manifest(out) or {}).get("chunk_size")
+        chunk_size = stored if isinstance(stored, int) and not isinstance(stored, bool) and stored > 0 else None
+    if client is not None:  # how many workers the default chunk size keeps busy (None: this machine's cores)
+        workers = len(client.scheduler_info()["workers"]) or None
+    else:
+        workers = n_workers if scheduler is None else None
+    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
     with lock_folder(out, what="batch"):  # a second run on this folder is refused
         return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
                                  resume=resume, overwrite=overwrite, retries=retries, progress=progress,
@@ -746,8 +861,9 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
         saved = sum(chunk_is_done(c, plan.out) for c in plan.chunks)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
     for sp in plan.scenarios:  # those merged during the run are done already
-        if not _output_is_done(sp, plan):
+        if sp.key not in outcome.merged and not _output_is_done(sp, plan):
             merge_scenario(sp, plan)
+            outcome.merged.add(sp.key)
         outcome.outputs.append(sp.output(plan.out))
     outcome.seconds = time.perf_counter() - t0
     if not keep_chunks:  # this batch's chunk folders only: never another batch's
@@ -760,22 +876,36 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
     return outcome
 
 
+def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
+    """Work of each scenario's chunks to do (content key -> draws × variants × economy size)."""
+    scenarios = {sp.key: sp for sp in plan.scenarios}
+    work: dict[str, float] = {}
+    for c in todo:
+        sp = scenarios[c.key]
+        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(sp.variants)) * getattr(sp, "size", 1)
+    return work
+
+
+def _submission_order(plan: BatchPlan, todo: list[Chunk]) -> list[Chunk]:
+    """The chunks to do, largest scenarios first (Dask starts tasks in the order they are submitted):
+    the workers end on small chunks, and the last merge, after the last chunk, is a small one."""
+    work = _work(plan, todo)
+    return sorted(todo, key=lambda c: -work[c.key])  # (stable: a scenario's chunks in draw order)
+
+
 def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
     """A preferred worker for each scenario's chunks (content key -> worker address).
 
     A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
     (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
     every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
-    largest first to the least loaded (work: its chunks' draws × variants). The preference is loose
+    largest first to the least loaded (work: its chunks' draws × variants × economy size). The preference is loose
     (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
     the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
     """
-    scenarios = {sp.key: sp for sp in plan.scenarios}
     if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
         return {}
-    work: dict[str, float] = {}
-    for c in todo:
-        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(scenarios[c.key].variants))
+    work = _work(plan, todo)
     load = {w: 0.0 for w in workers}
     home = {}
     for key in sorted(work, key=lambda k: (-work[k], k)):
@@ -794,7 +924,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
     home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
-    for c in todo:
+    for c in _submission_order(plan, todo):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
                           key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
@@ -824,6 +954,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
             if not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
                 sp = next(sp for sp in plan.scenarios if sp.key == chunk.key)
                 merge_scenario(sp, plan)
+                outcome.merged.add(sp.key)
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
@@ -835,4 +966,5 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
 
 __all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk",
            "read_chunk", "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
-           "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE"]
+           "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE",
+           "default_chunk_size"]

@@ -1,0 +1,165 @@
+"""What makes `lewie batch` scale (issue 14): the chunk merge, chunk files read once, the default
+chunk size recorded in the manifest, and Dask workers without the nanny's allocator setting.
+
+Speed itself is measured by benchmarks/batch_scaling.py; these tests check the behaviour the
+speed-ups must keep: the same merged results as xarray's own concat and reader, resume with the
+batch's own chunk size, errors for chunks that do not belong together.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import lewie.runs.dask_batch as B
+from lewie.errors import LewieError
+from lewie.runs.chunks import merge_draws
+
+REPO = Path(__file__).resolve().parents[1]
+ZAMBIA = REPO / "scenarios" / "zambia_cgp.toml"
+LESOTHO = REPO / "scenarios" / "lesotho_cgp_springs.toml"
+
+
+def _chunk(first: int, last: int, *, note: str = "", order: int = 0) -> xr.Dataset:
+    """A chunk of draws shaped like a solver's: draw and non-draw variables, strings, ints, bools."""
+    draws = np.arange(first, last + 1)
+    n = draws.size
+    rng = np.random.default_rng(first)
+    data = {
+        "value": (("variant", "draw", "good"), rng.normal(size=(2, n, 3))),
+        "status": (("variant", "draw"), np.array([["converged"] * n, ["failed: x"] * n], dtype=object)),
+        "iterations": (("variant", "draw"), np.full((2, n), first, dtype=np.int64)),
+        "verified": (("draw",), draws % 2 == 0),
+        "note": (("draw",), np.array([note * (d % 3) for d in draws])),  # <U0.. <Un: lengths differ by chunk
+        "cost": (("variant",), np.array([1.5, 2.5])),
+    }
+    if order:
+        data = dict(reversed(list(data.items())))  # a chunk may list its variables in another order
+    ds = xr.Dataset(data, coords={"variant": ["a", "b"], "draw": draws, "good": ["x", "y", "z"],
+                                  "group_size": ("good", [1.0, np.nan, 3.0])})
+    ds["value"].attrs["units"] = "SAM currency"
+    ds.attrs = {"title": "t", "solver_iterations": int(first), "max_relative_residual": float(first) * 1e-15}
+    return ds
+
+
+def _xarray_concat(parts):
+    parts = sorted(parts, key=lambda d: int(d["draw"].values[0]))
+    return xr.concat([p.drop_attrs(deep=False) for p in parts], dim="draw", data_vars="minimal", coords="minimal",
+                     compat="equals", join="exact", combine_attrs="override").drop_encoding()
+
+
+def test_merge_is_xarrays_concat_variable_by_variable():
+    parts = [_chunk(4, 6, note="long note", order=1), _chunk(0, 3, note="n"), _chunk(7, 7)]
+    merged = merge_draws(parts)
+    want = _xarray_concat(parts)
+    xr.testing.assert_identical(merged.drop_attrs(deep=False), want.drop_attrs(deep=False))
+    assert list(merged.variables) == list(want.variables) and list(merged.coords) == list(want.coords)
+    assert all(merged[n].dtype == want[n].dtype for n in want.variables)  # '<U18': the longest string
+    assert merged.attrs == {"title": "t", "solver_iterations": 11, "max_relative_residual": 7e-15}
+    assert [int(d) for d in merged["draw"]] == list(range(8))
+
+
+def test_merge_refuses_chunks_whose_draw_free_variables_differ():
+    a, b = _chunk(0, 1), _chunk(2, 3)
+    b["cost"] = ("variant", np.array([1.5, 9.0]))
+    with pytest.raises(LewieError, match="'cost'.*differs between chunks"):
+        merge_draws([a, b])
+
+
+def test_merge_of_chunks_laid_out_differently_falls_back_to_xarray():
+    a, b = _chunk(0, 1), _chunk(2, 3)
+    b["iterations"] = b["iterations"].astype(float)  # another dtype: xarray promotes (its rules)
+    merged = merge_draws([a, b])
+    assert merged["iterations"].dtype == np.float64 and merged.sizes["draw"] == 4
+
+
+def _old_read_chunk(path):
+    """The reader as it was: xr.open_dataset, then the recorded dtypes restored."""
+    with xr.open_dataset(path, engine="scipy") as f:
+        ds = f.load()
+    for name, dt in json.loads(ds.attrs.pop(B._DTYPES_ATTR, "{}")).items():
+        if ds[name].dtype.str != dt:
+            ds[name] = ds[name].astype(np.dtype(dt))
+    return ds
+
+
+def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
+    chunk = B.Chunk("s", "k" * 64, 0, 3)
+    ds = _chunk(0, 3, note="abc")
+    path = B.write_chunk(ds, chunk, tmp_path)
+    got, want = B.read_chunk(path), _old_read_chunk(path)
+    xr.testing.assert_identical(got, want)
+    assert list(got.variables) == list(want.variables)
+    assert got["iterations"].dtype == np.int64 and got["verified"].dtype == bool
+    assert B.chunk_is_done(chunk, tmp_path)
+    assert not B.chunk_is_done(B.Chunk("s", "k" * 64, 0, 2), tmp_path)  # not this draw range (another path)
+    other = B.Chunk("s", "k" * 64, 0, 3)
+    object.__setattr__(other, "key", "k" * 16 + "j" * 48)  # same path, another batch's chunk
+    assert not B.chunk_is_done(other, tmp_path)
+
+
+@pytest.mark.parametrize("draws, scenarios, workers, size", [
+    (400, 16, 2, 201),   # 401 draws in two even chunks, not 250 + 151
+    (1000, 16, 2, 201),  # at most 250
+    (9, 1, 2, 3),        # one scenario, two workers: two chunks per worker
+    (400, 1, 1, 201),
+    (0, 3, 8, 1),        # the point estimates alone: one chunk of one draw
+    (100, 2, 8, 13),     # few scenarios, many workers: 8 chunks each
+])
+def test_default_chunk_size(draws, scenarios, workers, size):
+    assert B.default_chunk_size(draws, scenarios, workers) == size
+    n_chunks = -(-(draws + 1) // size)
+    assert size <= B.MAX_CHUNK_SIZE and n_chunks * scenarios >= min(B.CHUNKS_PER_WORKER * workers,
+                                                                    (draws + 1) * scenarios)
+
+
+def test_resume_uses_the_chunk_size_in_the_manifest(tmp_path):
+    out = tmp_path / "out"
+    first = B.run_batch([ZAMBIA], out, draws=5, n_workers=1, processes=False, progress=False, keep_chunks=True)
+    assert first.plan.chunk_size == B.default_chunk_size(5, 1, 1) == 3
+    assert json.loads((out / B.MANIFEST).read_text())["chunk_size"] == 3
+    # resumed where the default would now differ (more workers): the batch's own chunks are reused
+    again = B.run_batch([ZAMBIA], out, draws=5, n_workers=3, processes=False, progress=False, resume=True)
+    assert again.plan.chunk_size == 3 and again.computed == [] and len(again.reused) == 2
+
+
+def test_local_workers_run_without_the_nannys_malloc_trim_threshold():
+    import dask
+    with B.worker_settings():
+        environ = dask.config.get("distributed.nanny.pre-spawn-environ")
+        assert "MALLOC_TRIM_THRESHOLD_" not in environ
+        assert environ.get("OPENBLAS_NUM_THREADS") == 1  # the other settings kept
+        assert dask.config.get("distributed.worker.profile.enabled") is False
+    assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")  # restored
+
+
+def _glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def test_allocator_defaults_only_where_a_nanny_set_the_variable(monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert B._allocator_defaults() is False
+    if not _glibc():
+        pytest.skip("mallopt is glibc's")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert B._allocator_defaults() is True
+
+
+def test_largest_scenarios_first(tmp_path):
+    myanmar = REPO / "scenarios" / "myanmar_aqua.toml"
+    plan = B.plan_batch([ZAMBIA, myanmar], tmp_path / "p", draws=3, chunk_size=2)
+    zambia, aqua = plan.scenarios
+    assert aqua.size > zambia.size  # more goods and factors per household group
+    work = B._work(plan, plan.chunks)
+    assert work[aqua.key] > work[zambia.key]
+    order = B._submission_order(plan, plan.chunks)
+    assert [c.key for c in order] == [aqua.key] * 2 + [zambia.key] * 2
+    assert [c.first for c in order] == [0, 2, 0, 2]
