@@ -103,8 +103,9 @@ def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
 
 
 @pytest.mark.parametrize("draws, scenarios, workers, size", [
-    (400, 16, 2, 201),   # 401 draws in two even chunks, not 250 + 151
-    (1000, 16, 2, 201),  # at most 250
+    (400, 16, 2, 401),   # many scenarios: each one chunk (one task writing its results file)
+    (1000, 16, 2, 501),  # at most 1000, evened out: 501 + 500, not 1000 + 1
+    (2500, 16, 2, 834),
     (9, 1, 2, 3),        # one scenario, two workers: two chunks per worker
     (400, 1, 1, 201),
     (0, 3, 8, 1),        # the point estimates alone: one chunk of one draw
@@ -163,3 +164,43 @@ def test_largest_scenarios_first(tmp_path):
     order = B._submission_order(plan, plan.chunks)
     assert [c.key for c in order] == [aqua.key] * 2 + [zambia.key] * 2
     assert [c.first for c in order] == [0, 2, 0, 2]
+
+
+@pytest.mark.parametrize("scenario", [ZAMBIA, LESOTHO], ids=["zambia", "lesotho"])
+def test_a_scenario_in_one_chunk_is_written_by_its_worker_as_the_merge_would(tmp_path, scenario):
+    """A scenario whose draws fit in one chunk is one task writing its results file: the bytes the
+    client's merge of the chunk file gives, no chunk file, and done on a second try."""
+    whole = B.plan_batch([scenario], tmp_path / "whole", draws=4, chunk_size=5)
+    sp, = whole.scenarios
+    assert B._is_whole(sp) and len(sp.chunks) == 1
+    report = B.solve_chunk(sp.scenario, sp.chunks[0], str(whole.out), final=True)
+    assert report["computed"] and report["final"] and not (whole.out / B.CHUNK_DIR).exists()
+    merged = B.plan_batch([scenario], tmp_path / "merged", draws=4, chunk_size=5)
+    mp, = merged.scenarios
+    B.solve_chunk(mp.scenario, mp.chunks[0], str(merged.out))  # a chunk file, then the client's merge
+    B.merge_scenario(mp, merged)
+    assert sp.output(whole.out).read_bytes() == mp.output(merged.out).read_bytes()
+    assert (report["uncertain"], tuple(report["failed"])) == (mp.uncertain, mp.failed)
+    assert B._output_is_done(sp, whole)
+    again = B.solve_chunk(sp.scenario, sp.chunks[0], str(whole.out), final=True)
+    assert not again["computed"]
+
+
+def test_a_batch_of_whole_scenarios_merges_nothing_and_resumes(tmp_path):
+    out = tmp_path / "out"
+    first = B.run_batch([ZAMBIA, LESOTHO], out, draws=3, chunk_size=4, n_workers=1, processes=False, progress=False,
+                        keep_chunks=True)
+    assert len(first.computed) == 2 and first.merged == {sp.key for sp in first.plan.scenarios}
+    assert not (out / B.CHUNK_DIR).exists()  # no chunk files at all, even kept
+    assert all(sp.uncertain is not None and sp.failed is not None for sp in first.plan.scenarios)
+    split = B.run_batch([ZAMBIA, LESOTHO], tmp_path / "split", draws=3, chunk_size=2, n_workers=1, processes=False,
+                        progress=False)
+    from lewie.results.dataset import load_results
+    for a, b in zip(first.outputs, split.outputs):  # the same results whoever wrote them, whatever the chunks
+        xr.testing.assert_identical(load_results(a), load_results(b))
+    kept = (out / "lesotho_cgp_springs.nc").read_bytes()
+    (out / "zambia_cgp.nc").write_bytes(b"CDF\x02 cut short")  # a results file that does not read back
+    again = B.run_batch([ZAMBIA, LESOTHO], out, draws=3, n_workers=1, processes=False, progress=False, resume=True)
+    assert len(again.computed) == 1 and len(again.reused) == 1 and again.merged == {first.plan.scenarios[0].key}
+    assert (out / "lesotho_cgp_springs.nc").read_bytes() == kept  # done: not written again
+    xr.testing.assert_identical(load_results(out / "zambia_cgp.nc"), load_results(split.outputs[0]))

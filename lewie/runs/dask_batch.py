@@ -66,7 +66,8 @@ log = logging.getLogger("lewie.runs.dask_batch")
 
 MANIFEST = "lewie-batch.json"
 CHUNK_DIR = ".chunks"
-MAX_CHUNK_SIZE = 250  # draws per chunk at most, by default (as `lewie run`: lewie.runs.montecarlo.DEFAULT_CHUNK)
+MAX_CHUNK_SIZE = 1000  # draws per chunk at most, by default (as `lewie run`: lewie.runs.montecarlo.DEFAULT_CHUNK;
+# a worker solves a chunk of a large economy in parts, `_solve_range`)
 DEFAULT_CHUNK_SIZE = MAX_CHUNK_SIZE  # (the largest default; see `default_chunk_size`)
 CHUNKS_PER_WORKER = 2  # by default a batch has at least this many chunks per worker (to balance the load)
 CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
@@ -181,9 +182,11 @@ def default_chunk_size(draws: int, n_scenarios: int, workers: int | None = None)
     Each chunk costs a fixed amount besides its draws (its recalibration and solve set up, draw 0 and
     a sample re-checked by Pyomo, a file written and read back), which chunks of 50 draws made
     about as large as the solving itself. So a scenario's draws 0..N go in the fewest chunks of at
-    most `MAX_CHUNK_SIZE` draws, evened out (401 draws: 201 + 200, not 250 + 151), and, when the batch
+    most `MAX_CHUNK_SIZE` draws, evened out (1001 draws: 501 + 500, not 1000 + 1), and, when the batch
     has few scenarios, in enough chunks for `CHUNKS_PER_WORKER` per worker (``workers``: default the
-    cores of this machine). The size is recorded in the manifest; ``--resume`` uses the recorded one."""
+    cores of this machine). A scenario whose draws fit in one chunk is one task whose worker writes its
+    results file itself (`write_final`): nothing to merge. The size is recorded in the manifest;
+    ``--resume`` uses the recorded one."""
     n = draws + 1
     workers = max(1, workers or os.cpu_count() or 1)
     per_scenario = max(math.ceil(n / MAX_CHUNK_SIZE), math.ceil(CHUNKS_PER_WORKER * workers / max(1, n_scenarios)))
@@ -365,29 +368,65 @@ def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None
         _SOLVERS[key] = mc  # most recently used last
         while len(_SOLVERS) > _SOLVERS_KEPT:
             _SOLVERS.pop(next(iter(_SOLVERS)))
+        return _solve_range(mc, first, last)
+
+
+def _solve_range(mc, first: int, last: int) -> xr.Dataset:
+    """Draws ``first``..``last``, solved at most `lewie.runs.montecarlo.default_chunk` draws at a time
+    (the memory bound of `lewie run`; a large economy's chunk of draws is solved in parts), merged in
+    memory by `merge_draws` (as `lewie.runs.montecarlo.run_draws` does)."""
+    from lewie.runs.montecarlo import default_chunk
+    size = default_chunk(mc)
+    if last - first + 1 <= size:
         return mc.solve(first, last)
+    return merge_draws([mc.solve(a, min(a + size - 1, last)) for a in range(first, last + 1, size)])
 
 
-def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | None = None) -> dict:
+def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | None = None, *,
+                final: bool = False) -> dict:
     """Solve one chunk's draws (every variant) and write its file atomically (`write_chunk`).
 
-    Skips the work when a valid file for the chunk is already there (a task run twice, e.g. after its
-    worker was lost just after writing). Returns what the client reports: draws, seconds, worker pid.
+    ``final``: the chunk is the whole scenario (draws 0..N, N = ``chunk.last``): the worker writes the
+    scenario's results file ``out/<stem>.nc`` itself (`write_final`: the bytes the client's merge of
+    a chunk file would give) and no chunk file, so the client has nothing to merge.
+
+    Skips the work when a valid file for the chunk (``final``: the results file) is already there (a
+    task run twice, e.g. after its worker was lost just after writing). Returns what the client
+    reports: draws, seconds, worker pid (``final``: and the results' ``uncertain`` and ``failed``).
     """
     t0, c0 = time.perf_counter(), time.thread_time()
-    if chunk_is_done(chunk, out):
-        return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False}
+    done = (_final_is_done(Path(out) / f"{chunk.stem}.nc", chunk.key, chunk.last) if final
+            else chunk_is_done(chunk, out))
+    if done:
+        return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False,
+                "final": final}
     built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
     if solve is None:
         ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
     else:
         ds = solve(scenario, chunk.first, chunk.last)
     t1, c1 = time.perf_counter(), time.thread_time()
-    write_chunk(ds, chunk, out)
+    report = {}
+    if final:
+        uncertain, failed = write_final(ds, chunk, out)
+        report = {"uncertain": uncertain, "failed": failed}
+    else:
+        write_chunk(ds, chunk, out)
     t2, c2 = time.perf_counter(), time.thread_time()
     return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
             "write_seconds": t2 - t1, "solve_cpu": c1 - c0, "write_cpu": c2 - c1, "pid": os.getpid(),
-            "computed": True, "built": built}
+            "computed": True, "built": built, "final": final, **report}
+
+
+def write_final(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> tuple[bool, tuple[int, int] | None]:
+    """Write the results file of a scenario solved as one chunk (draws 0..``chunk.last``), atomically:
+    the bytes `merge_scenario` writes from that chunk's file (`merge_draws` of the one chunk, the
+    batch's attributes, `_write_dataset`), without the chunk file written, checksummed and read
+    back. Returns ``(uncertain, failed)`` (see `_finish_results`)."""
+    if chunk.first != 0:
+        raise LewieError(f"{chunk.stem}: draws {chunk.first}..{chunk.last} are not a whole scenario")
+    ds = merge_draws([_as_read_back(ds, chunk)], ignore=(_CHUNK_ATTR,))
+    return _finish_results(ds, Path(out) / f"{chunk.stem}.nc", key=chunk.key, draws=chunk.last, name=chunk.stem)
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
@@ -402,14 +441,26 @@ def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
     identical to what the solver returned.
     """
     from lewie.runs.chunk_files import write_checksum
-    from lewie.results.dataset import netcdf3_bytes
     path = chunk.path(Path(out))
-    dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
-    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
-    data = netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
+    data = _chunk_bytes(ds, chunk)
     _write_bytes(data, path)
     write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
     return path
+
+
+def _chunk_bytes(ds: xr.Dataset, chunk: Chunk) -> bytes:
+    """The bytes of a chunk's file (see `write_chunk`)."""
+    from lewie.results.dataset import netcdf3_bytes
+    dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
+    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
+    return netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
+
+
+def _as_read_back(ds: xr.Dataset, chunk: Chunk) -> xr.Dataset:
+    """A chunk's Dataset as `read_chunk` gives it back from its file (encoded and decoded in memory):
+    the order of its variables and the types of its attributes are the file's, so the results file
+    written from it has the bytes of the one merged from the chunk file (a few tens of ms)."""
+    return _decode_chunk(_chunk_bytes(ds, chunk))
 
 
 def _write_bytes(data, path: Path) -> None:
@@ -552,34 +603,53 @@ def merge_scenario(sp: ScenarioPlan, plan: BatchPlan) -> Path:
                          f"{plan.out} (e.g. {missing[0]}): the output folder must be on a filesystem that the "
                          "client and every worker share, at the same path (see docs/batch.md)")
     ds = merge_chunks([c.path(plan.out) for c in sp.chunks])
-    got = [int(d) for d in ds["draw"].values]
-    if got != list(range(plan.draws + 1)):
-        raise LewieError(f"{sp.file}: merged draws are not 0..{plan.draws}")
-    ds.attrs["scenario_key"] = sp.key
-    ds.attrs["batch_draws"] = int(plan.draws)
     path = sp.output(plan.out)
-    _write_dataset(ds, path)
-    from lewie.results.uncertainty import NO_UNCERTAINTY, WHY, parameter_uncertainty
-    sp.uncertain = parameter_uncertainty(ds)
-    if plan.draws > 0 and not sp.uncertain:  # as `lewie run` warns (lewie.runs.montecarlo.run_draws)
-        log.warning("%s: %s (%s)", sp.file, NO_UNCERTAINTY, WHY)
-    if "status" in ds:
-        status = ds["status"].astype(str)
-        sp.failed = (int((status != "converged").sum()), int(status.size))
-        if sp.failed[0]:
-            log.info("%s: %d of %d solves failed (kept in the results with status and reason)", sp.file,
-                        *sp.failed)
+    _record(sp, plan, *_finish_results(ds, path, key=sp.key, draws=plan.draws, name=str(sp.file)))
     return path
 
 
+def _finish_results(ds: xr.Dataset, path: Path, *, key: str, draws: int, name: str
+                    ) -> tuple[bool, tuple[int, int] | None]:
+    """Check a scenario's merged draws are 0..``draws``, add ``scenario_key`` and ``batch_draws``, write
+    them to ``path`` (`_write_dataset`). Returns whether the draws carry parameter uncertainty and
+    (failed solves, solves) (None without ``status``)."""
+    got = [int(d) for d in ds["draw"].values]
+    if got != list(range(draws + 1)):
+        raise LewieError(f"{name}: merged draws are not 0..{draws}")
+    ds.attrs["scenario_key"] = key
+    ds.attrs["batch_draws"] = int(draws)
+    _write_dataset(ds, path)
+    from lewie.results.uncertainty import parameter_uncertainty
+    failed = None
+    if "status" in ds:
+        status = ds["status"].astype(str)
+        failed = (int((status != "converged").sum()), int(status.size))
+    return bool(parameter_uncertainty(ds)), failed
+
+
+def _record(sp: ScenarioPlan, plan: BatchPlan, uncertain: bool, failed: tuple[int, int] | None) -> None:
+    """On the client: a scenario's results are written; keep (and log) what the summary reports."""
+    from lewie.results.uncertainty import NO_UNCERTAINTY, WHY
+    sp.uncertain, sp.failed = uncertain, (tuple(failed) if failed is not None else None)
+    if plan.draws > 0 and not sp.uncertain:  # as `lewie run` warns (lewie.runs.montecarlo.run_draws)
+        log.warning("%s: %s (%s)", sp.file, NO_UNCERTAINTY, WHY)
+    if sp.failed and sp.failed[0]:
+        log.info("%s: %d of %d solves failed (kept in the results with status and reason)", sp.file, *sp.failed)
+
+
 def _output_is_done(sp: ScenarioPlan, plan: BatchPlan) -> bool:
-    path = sp.output(plan.out)
+    return _final_is_done(sp.output(plan.out), sp.key, plan.draws)
+
+
+def _final_is_done(path: Path, key: str, draws: int) -> bool:
+    """A scenario's results file is there, opens, and was written for this batch's scenario (content key)
+    and draws (it is written atomically: a file that opens is whole)."""
     if not path.exists():
         return False
     try:
         from lewie.results.dataset import results_engine
         with xr.open_dataset(path, engine=results_engine(path)) as ds:
-            return ds.attrs.get("scenario_key") == sp.key and int(ds.attrs.get("batch_draws", -1)) == plan.draws
+            return ds.attrs.get("scenario_key") == key and int(ds.attrs.get("batch_draws", -1)) == draws
     except Exception:
         return False
 
@@ -858,7 +928,8 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
                 start(plan, resume=resume)  # the folder is touched only once the cluster is there
                 outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
     except KeyboardInterrupt:
-        saved = sum(chunk_is_done(c, plan.out) for c in plan.chunks)
+        saved = sum(len(sp.chunks) if _output_is_done(sp, plan) else sum(chunk_is_done(c, plan.out) for c in sp.chunks)
+                    for sp in plan.scenarios)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
     for sp in plan.scenarios:  # those merged during the run are done already
         if sp.key not in outcome.merged and not _output_is_done(sp, plan):
@@ -874,6 +945,11 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
         except OSError:
             pass
     return outcome
+
+
+def _is_whole(sp: ScenarioPlan) -> bool:
+    """A scenario solved as one chunk (all its draws): its worker writes its results file (`write_final`)."""
+    return len(sp.chunks) == 1 and sp.chunks[0].first == 0
 
 
 def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
@@ -924,9 +1000,11 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
     home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
     futures = {}
+    plans = {sp.key: sp for sp in plan.scenarios}
     for c in _submission_order(plan, todo):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
-        f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, retries=retries, pure=False,
+        f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, final=_is_whole(plans[c.key]),
+                          retries=retries, pure=False,
                           key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
         futures[f] = c
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
@@ -951,8 +1029,12 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
             if on_chunk is not None:
                 on_chunk(report)
             waiting[chunk.key].discard(chunk.ident)
-            if not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
-                sp = next(sp for sp in plan.scenarios if sp.key == chunk.key)
+            sp = plans[chunk.key]
+            if report.get("final"):  # the worker wrote the scenario's results file itself
+                if report.get("computed"):
+                    _record(sp, plan, report["uncertain"], report["failed"])
+                    outcome.merged.add(sp.key)
+            elif not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
                 merge_scenario(sp, plan)
                 outcome.merged.add(sp.key)
     finally:
