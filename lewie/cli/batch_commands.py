@@ -21,8 +21,9 @@ import click
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Output folder: one <scenario>.nc per scenario, plus the batch manifest.")
 @click.option("--chunk-size", type=int, default=None,
-              help="Draws per chunk (a unit of work and of saving; default: at most 250, evened out, at least "
-                   "two chunks per worker; --resume: the batch's own). Results do not depend on it.")
+              help="Draws per chunk (a unit of work and of saving; default: at most 1000, evened out, at least "
+                   "two chunks per worker; --resume: the batch's own). Results do not depend on it. A "
+                   "scenario in one chunk is written by its worker, with nothing to merge.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Address of a running dask.distributed scheduler (default: a local cluster).")
 @click.option("--workers", "n_workers", type=int, default=None,

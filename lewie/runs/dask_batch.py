@@ -22,14 +22,22 @@
    files are removed at the end (``keep_chunks`` keeps them). Each chunk file is read once (its
    checksum and its contents from the same bytes) and concatenated one array per variable
    (`lewie.runs.chunks.merge_draws`), so the client's merge costs little beside the workers' solving.
+   A scenario whose draws are one chunk (`default_chunk_size`: the usual case for a batch of several
+   scenarios) is one task whose worker writes ``out/<scenario>.nc`` itself (`write_final`: the same
+   bytes as the merge of its chunk file), and no chunk file: the client merges nothing.
 
-Where a batch's time went, and why (benchmarks/batch_scaling.py): chunks of 50 draws cost about as
+Where a batch's time went, and why (benchmarks/batch_scaling.py): the client's merges and the chunk
+files written, checksummed and read back (for 16 scenarios of 401 draws, a third as much again as the
+solving, and serial on the client) made one worker +43% slower than in-process and two workers only
+1.35× faster than one; scenarios as whole tasks took that away. Chunks of 50 draws cost about as
 much in per-chunk fixed costs as in solving; the Dask nanny's ``MALLOC_TRIM_THRESHOLD_`` made the
 workers spend half as much time again in the kernel (`_allocator_defaults`); xarray's reader and
 concat cost more per chunk file than the bytes did.
 
 ``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
-chunk file already written (checked by opening it) and computes only the missing ones. Draw d's
+scenario's results file already written for it (`_final_is_done`: it opens, with this batch's
+content key and draws; it is written atomically) and every chunk file already written (checked by
+its checksum and by opening it), and computes only the missing ones. Draw d's
 result depends only on the scenario, the seed and d (each draw has its own random stream), so the
 merged results are identical whatever the number of workers and the chunk size.
 
@@ -575,11 +583,13 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
     target)."""
     from xarray.backends import H5NetCDFStore
     from xarray.backends.locks import HDF5_LOCK
-    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3, netcdf3_bytes
+    from lewie.results.dataset import RESULTS_ENGINE, RESULTS_FORMAT, _fits_netcdf3, _write_netcdf3
     path.parent.mkdir(parents=True, exist_ok=True)
-    if _fits_netcdf3(ds):  # the format of `save_results`, encoded in memory (no file lock involved)
-        if (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT"):  # the bytes netcdf3_bytes writes
-            _write_bytes(netcdf3_bytes(ds), path)
+    if _fits_netcdf3(ds):  # the format of `save_results`, by its own writer (a plain lock, not Dask's)
+        if (RESULTS_ENGINE, RESULTS_FORMAT) == ("scipy", "NETCDF3_64BIT"):
+            from lewie.files import atomic_write
+            with atomic_write(path, what="results file") as tmp:  # straight to the file: half the CPU of
+                _write_netcdf3(ds, tmp)                            # encoding in memory, then writing
         else:
             _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
         return
@@ -1046,7 +1056,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     return n_workers
 
 
-__all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk",
+__all__ = ["run_batch", "BatchInterrupted", "plan_batch", "prepare", "start", "solve_chunk", "write_chunk", "write_final",
            "read_chunk", "merge_chunks", "merge_scenario", "scenario_key", "dask_client", "BatchPlan", "ScenarioPlan", "Chunk",
            "BatchOutcome", "Progress", "MANIFEST", "CHUNK_DIR", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE",
            "default_chunk_size"]
