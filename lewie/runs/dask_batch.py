@@ -379,6 +379,25 @@ def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None
         return _solve_range(mc, first, last)
 
 
+def warm_scenario(scenario: Scenario, key: str) -> bool:
+    """Build a scenario's `MonteCarlo` in this worker ahead of its chunks (`_default_solve` finds it),
+    while the client is still validating the batch (`run_batch`). Writes nothing; a scenario that
+    fails to build is left for the client's validation to report (False)."""
+    from lewie.runs.montecarlo import MonteCarlo
+    _pin_worker_blas()
+    with _SOLVE_LOCK:
+        if key in _SOLVERS:
+            return True
+        try:
+            mc = MonteCarlo(scenario)
+        except Exception:  # noqa: BLE001 - the client's validation names the file and the problem
+            return False
+        _SOLVERS[key] = mc
+        while len(_SOLVERS) > _SOLVERS_KEPT:
+            _SOLVERS.pop(next(iter(_SOLVERS)))
+        return True
+
+
 def _solve_range(mc, first: int, last: int) -> xr.Dataset:
     """Draws ``first``..``last``, solved at most `lewie.runs.montecarlo.default_chunk` draws at a time
     (the memory bound of `lewie run`; a large economy's chunk of draws is solved in parts), merged in
@@ -912,32 +931,79 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
         workers = len(client.scheduler_info()["workers"]) or None
     else:
         workers = n_workers if scheduler is None else None
-    plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
+    files = list(files)
+    warm = _warm_up(client, files, draws, seed) if client is not None and solve is None and not resume else {}
+    try:
+        plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
+    except BaseException:
+        if warm:
+            client.cancel([f for f, _ in warm.values()])
+        raise
     with lock_folder(out, what="batch"):  # a second run on this folder is refused
         return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
                                  resume=resume, overwrite=overwrite, retries=retries, progress=progress,
-                                 stream=stream, keep_chunks=keep_chunks, solve=solve, on_chunk=on_chunk)
+                                 stream=stream, keep_chunks=keep_chunks, solve=solve, on_chunk=on_chunk,
+                                 warm_futures=warm)
+
+
+WARM_PER_WORKER = 2  # scenarios each worker builds while the client validates the batch (see `_warm_up`)
+
+
+def _warm_up(client, files: list, draws: int | None, seed: int | None) -> dict:
+    """Start building the first scenarios on the workers (`warm_scenario`, `WARM_PER_WORKER` each) while
+    the client validates the whole batch (`plan_batch`, which reads every scenario's data: its
+    workers would otherwise wait for it). Only what is cheap is done first: each file's schema and
+    content key; a file that fails here is skipped (the validation reports it). Nothing is written:
+    the folder is touched only once every file is valid. Returns content key -> (future, the worker
+    it was given to: its home, `scenario_homes`)."""
+    try:
+        workers = sorted(client.scheduler_info()["workers"])
+    except Exception:  # noqa: BLE001 - no warm-up, the batch itself reports the cluster's problems
+        return {}
+    if not workers:
+        return {}
+    futures, seen = {}, set()
+    for f in files:
+        if len(futures) >= WARM_PER_WORKER * len(workers):
+            break
+        try:
+            sc = load_scenario(Path(f).resolve())
+            mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
+            sc = sc.model_copy(update={"montecarlo": mc})
+            key = scenario_key(sc, seed=sc.montecarlo.seed)
+        except Exception:  # noqa: BLE001 - reported by plan_batch
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        w = workers[len(futures) % len(workers)]
+        futures[key] = (client.submit(warm_scenario, sc, key, workers=[w], allow_other_workers=False, pure=False,
+                                      key=f"lewie-warm-{key[:16]}-{uuid.uuid4().hex[:8]}"), w)
+    return futures
 
 
 def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, client, resume, overwrite, retries,
-                      progress, stream, keep_chunks, solve, on_chunk) -> BatchOutcome:
+                      progress, stream, keep_chunks, solve, on_chunk, warm_futures=None) -> BatchOutcome:
     todo = prepare(plan, resume=resume, overwrite=overwrite)
     outcome = BatchOutcome(plan)
     todo_ids = {c.ident for c in todo}
     outcome.reused = [c.ident for c in plan.chunks if c.ident not in todo_ids]
     t0 = time.perf_counter()
+    warmed = {k: w for k, (_, w) in (warm_futures or {}).items()}
     solve_args = dict(retries=retries, progress=progress, stream=stream, solve=solve, on_chunk=on_chunk)
     try:
         if not todo:
             start(plan, resume=resume)
         elif client is not None:
             start(plan, resume=resume)
-            outcome.workers = _solve_on(client, plan, todo, outcome, **solve_args)
+            outcome.workers = _solve_on(client, plan, todo, outcome, warmed=warmed, **solve_args)
         else:
             with dask_client(scheduler, n_workers=n_workers, processes=processes) as cl:
                 start(plan, resume=resume)  # the folder is touched only once the cluster is there
                 outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
     except KeyboardInterrupt:
+        if warm_futures:
+            client.cancel([f for f, _ in warm_futures.values()])
         saved = sum(len(sp.chunks) if _output_is_done(sp, plan) else sum(chunk_is_done(c, plan.out) for c in sp.chunks)
                     for sp in plan.scenarios)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
@@ -972,14 +1038,17 @@ def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
     return work
 
 
-def _submission_order(plan: BatchPlan, todo: list[Chunk]) -> list[Chunk]:
+def _submission_order(plan: BatchPlan, todo: list[Chunk], first: Iterable[str] = ()) -> list[Chunk]:
     """The chunks to do, largest scenarios first (Dask starts tasks in the order they are submitted):
-    the workers end on small chunks, and the last merge, after the last chunk, is a small one."""
+    the workers end on small chunks, and the last merge, after the last chunk, is a small one.
+    ``first``: scenarios (content keys) whose chunks go before all others (built ahead, `_warm_up`)."""
     work = _work(plan, todo)
-    return sorted(todo, key=lambda c: -work[c.key])  # (stable: a scenario's chunks in draw order)
+    first = set(first)
+    return sorted(todo, key=lambda c: (c.key not in first, -work[c.key]))  # (stable: a scenario's chunks in order)
 
 
-def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> dict[str, str]:
+def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str], *,
+                   fixed: dict[str, str] | None = None) -> dict[str, str]:
     """A preferred worker for each scenario's chunks (content key -> worker address).
 
     A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
@@ -988,13 +1057,20 @@ def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> di
     largest first to the least loaded (work: its chunks' draws × variants × economy size). The preference is loose
     (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
     the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
+    ``fixed``: scenarios already given a worker (built there ahead, `_warm_up`), counted first.
     """
     if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
         return {}
     work = _work(plan, todo)
     load = {w: 0.0 for w in workers}
     home = {}
+    for key, w in (fixed or {}).items():
+        if key in work and w in load:
+            home[key] = w
+            load[w] += work[key]
     for key in sorted(work, key=lambda k: (-work[k], k)):
+        if key in home:
+            continue
         w = min(workers, key=lambda a: (load[a], a))
         home[key] = w
         load[w] += work[key]
@@ -1002,16 +1078,17 @@ def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str]) -> di
 
 
 def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
-              stream, solve, on_chunk) -> int:
+              stream, solve, on_chunk, warmed: dict[str, str] | None = None) -> int:
     from dask.distributed import as_completed
     _check_workers(client)
     n_workers = len(client.scheduler_info()["workers"])
     # each task carries its (small, validated) scenario: nothing a lost worker could take with it
     scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
-    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]))
+    warmed = warmed or {}
+    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]), fixed=warmed)
     futures = {}
     plans = {sp.key: sp for sp in plan.scenarios}
-    for c in _submission_order(plan, todo):
+    for c in _submission_order(plan, todo, first=warmed):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, final=_is_whole(plans[c.key]),
                           retries=retries, pure=False,
