@@ -204,3 +204,31 @@ def test_a_batch_of_whole_scenarios_merges_nothing_and_resumes(tmp_path):
     assert len(again.computed) == 1 and len(again.reused) == 1 and again.merged == {first.plan.scenarios[0].key}
     assert (out / "lesotho_cgp_springs.nc").read_bytes() == kept  # done: not written again
     xr.testing.assert_identical(load_results(out / "zambia_cgp.nc"), load_results(split.outputs[0]))
+
+
+def test_workers_build_the_first_scenarios_while_the_client_validates(tmp_path):
+    from lewie.errors import InputError
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is not [toml\n")
+    with B.dask_client(n_workers=1, processes=False) as client:
+        B._SOLVERS.clear()
+        with pytest.raises(InputError, match="bad.toml"):  # validation still stops the batch, naming the file
+            B.run_batch([ZAMBIA, bad], tmp_path / "out", draws=2, client=client, progress=False)
+        assert not (tmp_path / "out").exists()  # built ahead, but nothing written
+        warm = B._warm_up(client, [bad, ZAMBIA, LESOTHO, ZAMBIA], 2, None)  # the bad file skipped, ZAMBIA once
+        assert [f.result() for f, _ in warm.values()] == [True, True]
+        assert set(warm) <= set(B._SOLVERS)
+        reports = []
+        outcome = B.run_batch([ZAMBIA, LESOTHO], tmp_path / "ok", draws=2, client=client, progress=False,
+                              on_chunk=reports.append)
+        assert set(warm) == {sp.key for sp in outcome.plan.scenarios}
+        assert len(reports) == 2 and not any(r["built"] for r in reports)  # the chunks used the builds
+
+
+def test_scenarios_built_ahead_keep_their_worker_and_go_first(tmp_path):
+    plan = B.plan_batch([ZAMBIA, LESOTHO], tmp_path / "p", draws=3, chunk_size=2)
+    small = min(plan.scenarios, key=lambda sp: B._work(plan, sp.chunks)[sp.key]).key
+    order = B._submission_order(plan, plan.chunks, first=[small])
+    assert {c.key for c in order[:2]} == {small}
+    homes = B.scenario_homes(plan, plan.chunks, ["w1", "w2"], fixed={small: "w2"})
+    assert homes[small] == "w2" and set(homes.values()) == {"w1", "w2"}
