@@ -450,15 +450,17 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | Non
 def write_final(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> tuple[bool, tuple[int, int] | None]:
     """Write the results file of a scenario solved as one chunk (draws 0..``chunk.last``), atomically:
     the bytes `merge_scenario` writes from that chunk's file (`merge_draws` of the one chunk, the
-    batch's attributes, `_write_dataset`), without the chunk file written, checksummed and read
-    back. Returns ``(uncertain, failed)`` (see `_finish_results`)."""
+    batch's attributes, `_write_dataset`; `read_chunk` gives the chunk back with the solver's
+    variables, dtypes and order, and attributes that write the same), without the chunk file
+    written, checksummed and read back. Returns ``(uncertain, failed)`` (see `_finish_results`)."""
     if chunk.first != 0:
         raise LewieError(f"{chunk.stem}: draws {chunk.first}..{chunk.last} are not a whole scenario")
-    ds = merge_draws([_as_read_back(ds, chunk)], ignore=(_CHUNK_ATTR,))
+    ds = merge_draws([ds], ignore=(_CHUNK_ATTR,))
     return _finish_results(ds, Path(out) / f"{chunk.stem}.nc", key=chunk.key, draws=chunk.last, name=chunk.stem)
 
 
 _DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
+_ORDER_ATTR = "lewie_batch_order"  # a chunk file's record of its variables' order (the file sorts them by shape)
 
 
 def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
@@ -481,15 +483,9 @@ def _chunk_bytes(ds: xr.Dataset, chunk: Chunk) -> bytes:
     """The bytes of a chunk's file (see `write_chunk`)."""
     from lewie.results.dataset import netcdf3_bytes
     dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
-    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True)})
+    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True),
+                          _ORDER_ATTR: json.dumps([str(k) for k in ds.variables])})
     return netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
-
-
-def _as_read_back(ds: xr.Dataset, chunk: Chunk) -> xr.Dataset:
-    """A chunk's Dataset as `read_chunk` gives it back from its file (encoded and decoded in memory):
-    the order of its variables and the types of its attributes are the file's, so the results file
-    written from it has the bytes of the one merged from the chunk file (a few tens of ms)."""
-    return _decode_chunk(_chunk_bytes(ds, chunk))
 
 
 def _write_bytes(data, path: Path) -> None:
@@ -526,8 +522,9 @@ def read_chunk(path: str | Path) -> xr.Dataset:
 
 
 def _decode_chunk(data: bytes) -> xr.Dataset:
-    """The Dataset of a chunk file's bytes (see `read_chunk`): data variables first, then coordinates,
-    in the file's order, as ``xr.open_dataset`` gives them."""
+    """The Dataset of a chunk file's bytes (see `read_chunk`): its variables in the order the solver
+    gave them (recorded by `write_chunk`; a chunk file without the record: data variables first,
+    then coordinates, in the file's order, as ``xr.open_dataset`` gives them)."""
     import io
     from xarray.backends import ScipyDataStore
     from xarray.conventions import decode_cf_variables
@@ -537,6 +534,7 @@ def _decode_chunk(data: bytes) -> xr.Dataset:
         variables, attrs, coord_names = decode_cf_variables(variables, attrs)
         attrs = dict(attrs)
         dtypes = json.loads(attrs.pop(_DTYPES_ATTR, "{}"))
+        order = json.loads(attrs.pop(_ORDER_ATTR, "[]"))
         loaded = {}
         for name, var in variables.items():
             var = var.load()
@@ -547,7 +545,10 @@ def _decode_chunk(data: bytes) -> xr.Dataset:
     finally:
         store.close()
     coords = {n: v for n, v in loaded.items() if n in coord_names or n in v.dims}
-    return xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
+    ds = xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
+    if order and sorted(order) == sorted(ds.variables) and order != list(ds.variables):
+        ds = ds[order]  # the solver's order (a results file written from it has the same bytes: `write_final`)
+    return ds
 
 
 def _chunk_header(data: bytes) -> tuple[str | None, list[int] | None]:
