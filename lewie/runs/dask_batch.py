@@ -1094,7 +1094,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     for c in _submission_order(plan, todo, first=warmed):
         where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
         f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, final=_is_whole(plans[c.key]),
-                          retries=retries, pure=False,
+                          retries=retries, pure=False, priority=1 if c.key in warmed else 0,  # before they are evicted
                           key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
         futures[f] = c
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
