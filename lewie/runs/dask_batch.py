@@ -53,6 +53,7 @@ import hashlib
 import json
 import logging
 import math
+import multiprocessing
 import os
 import shutil
 import sys
@@ -332,11 +333,17 @@ _PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_bla
 def _pin_worker_blas() -> None:
     """Set a worker process up for solving, once: one BLAS thread (a batch's parallelism is its worker
     processes, one per core, and BLAS threads on top of them only compete for the same cores), and
-    the C allocator's own defaults back (`_allocator_defaults`)."""
+    the C allocator's own defaults back (`_allocator_defaults`), and in a worker process of its own the
+    solver's imports done with the garbage collector paused and then frozen out of its reach
+    (`lewie.lazy_imports.import_frozen`, as the `lewie run` command does)."""
     if not _PINNED:
         from lewie.solvers.threads import pin_blas_threads
         pin_blas_threads()
         _allocator_defaults()
+        if multiprocessing.parent_process() is not None:  # a worker process of its own (not a threads-only
+            # cluster inside the user's session): its solving imports, out of the collector's way, as `lewie run`
+            from lewie.lazy_imports import import_frozen
+            import_frozen("lewie.runs.montecarlo", "lewie.results.dataset")
         _PINNED.append(os.getpid())
 
 
