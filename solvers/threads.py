@@ -8,21 +8,26 @@ it does nothing (the numbers do not depend on it: the products are computed the 
 """
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 
-_CONTROLLER = None  # threadpoolctl.ThreadpoolController, found once (scanning the loaded libraries costs ms)
+_CONTROLLER: tuple = (-1, None)  # (len(sys.modules) when scanned, threadpoolctl.ThreadpoolController or False)
 
 
 def _controller():
+    """The BLAS libraries loaded in this process (threadpoolctl), scanned again only when modules were imported
+    since the last scan (scanning costs ms; an import, e.g. SciPy's, can load another BLAS that must be limited too)."""
     global _CONTROLLER
-    if _CONTROLLER is None:
+    loaded, ctl = _CONTROLLER
+    if ctl is None or (ctl is not False and loaded != len(sys.modules)):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
-            _CONTROLLER = False
+            ctl = False
         else:
-            _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER
+            ctl = ThreadpoolController()
+        _CONTROLLER = (len(sys.modules), ctl)
+    return ctl
 
 
 @contextmanager

@@ -223,3 +223,16 @@ def test_results_do_not_import_dask_array_and_dask_arrays_still_work():
     out = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_SCENARIO)], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "dask", "True", "4.0"]
+
+
+def test_blas_libraries_are_scanned_again_after_an_import(monkeypatch):
+    """A BLAS loaded by a later import (e.g. SciPy's own) is limited too: the controller is found again once
+    modules were imported since the last scan, and kept while none were."""
+    import types
+
+    from lewie.solvers import threads
+    pytest.importorskip("threadpoolctl")
+    first = threads._controller()
+    assert threads._controller() is first
+    monkeypatch.setitem(sys.modules, "lewie_test_fresh_module", types.ModuleType("lewie_test_fresh_module"))
+    assert threads._controller() is not first

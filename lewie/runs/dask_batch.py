@@ -337,13 +337,13 @@ def _pin_worker_blas() -> None:
     solver's imports done with the garbage collector paused and then frozen out of its reach
     (`lewie.lazy_imports.import_frozen`, as the `lewie run` command does)."""
     if not _PINNED:
-        from lewie.solvers.threads import pin_blas_threads
-        pin_blas_threads()
-        _allocator_defaults()
         if multiprocessing.parent_process() is not None:  # a worker process of its own (not a threads-only
             # cluster inside the user's session): its solving imports, out of the collector's way, as `lewie run`
             from lewie.lazy_imports import import_frozen
             import_frozen("lewie.runs.montecarlo", "lewie.results.dataset")
+        from lewie.solvers.threads import pin_blas_threads
+        pin_blas_threads()  # after the imports: every BLAS they load is limited
+        _allocator_defaults()
         _PINNED.append(os.getpid())
 
 
