@@ -119,7 +119,7 @@ def main(argv=None) -> None:
                     help="run each configuration this many times, in turn, and keep the fastest of each (other "
                          "work on a shared machine only ever slows a run)")
     args = ap.parse_args(argv)
-    from lewie.runs.dask_batch import plan_batch
+    from lewie.runs.batch_plan import plan_batch
     files = args.scenarios or sorted((REPO / "scenarios").glob("*.toml"))
     tmp = Path(tempfile.mkdtemp(prefix="lewie-batch-bench-"))
     plan = plan_batch(files, tmp / "plan", draws=args.draws, chunk_size=args.chunk_size, workers=2)

@@ -18,7 +18,8 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from lewie.runs.dask_batch import (CHUNK_DIR, MANIFEST, BatchInterrupted, Progress, dask_client, plan_batch, run_batch, scenario_key)
+from lewie.runs.dask_batch import BatchInterrupted, Progress, dask_client, run_batch
+from lewie.runs.batch_plan import CHUNK_DIR, MANIFEST, plan_batch, scenario_key
 from lewie.cli.batch_commands import batch_cmd
 from lewie.errors import InputError
 from lewie.runs.montecarlo import run_draws

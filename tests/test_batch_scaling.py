@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import lewie.runs.batch_plan as P
 import lewie.runs.dask_batch as B
 from lewie.errors import LewieError
 from lewie.runs.chunks import merge_draws
@@ -89,7 +90,7 @@ def _old_read_chunk(path):
 
 
 def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
-    chunk = B.Chunk("s", "k" * 64, 0, 3)
+    chunk = P.Chunk("s", "k" * 64, 0, 3)
     ds = _chunk(0, 3, note="abc")
     path = B.write_chunk(ds, chunk, tmp_path)
     got, want = B.read_chunk(path), _old_read_chunk(path)
@@ -97,8 +98,8 @@ def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
     assert list(got.variables) == list(ds.variables)  # the solver's order, recorded (the file's is by shape)
     assert got["iterations"].dtype == np.int64 and got["verified"].dtype == bool
     assert B.chunk_is_done(chunk, tmp_path)
-    assert not B.chunk_is_done(B.Chunk("s", "k" * 64, 0, 2), tmp_path)  # not this draw range (another path)
-    other = B.Chunk("s", "k" * 64, 0, 3)
+    assert not B.chunk_is_done(P.Chunk("s", "k" * 64, 0, 2), tmp_path)  # not this draw range (another path)
+    other = P.Chunk("s", "k" * 64, 0, 3)
     object.__setattr__(other, "key", "k" * 16 + "j" * 48)  # same path, another batch's chunk
     assert not B.chunk_is_done(other, tmp_path)
 
@@ -113,17 +114,17 @@ def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
     (100, 2, 8, 13),     # few scenarios, many workers: 8 chunks each
 ])
 def test_default_chunk_size(draws, scenarios, workers, size):
-    assert B.default_chunk_size(draws, scenarios, workers) == size
+    assert P.default_chunk_size(draws, scenarios, workers) == size
     n_chunks = -(-(draws + 1) // size)
-    assert size <= B.MAX_CHUNK_SIZE and n_chunks * scenarios >= min(B.CHUNKS_PER_WORKER * workers,
+    assert size <= P.MAX_CHUNK_SIZE and n_chunks * scenarios >= min(P.CHUNKS_PER_WORKER * workers,
                                                                     (draws + 1) * scenarios)
 
 
 def test_resume_uses_the_chunk_size_in_the_manifest(tmp_path):
     out = tmp_path / "out"
     first = B.run_batch([ZAMBIA], out, draws=5, n_workers=1, processes=False, progress=False, keep_chunks=True)
-    assert first.plan.chunk_size == B.default_chunk_size(5, 1, 1) == 3
-    assert json.loads((out / B.MANIFEST).read_text())["chunk_size"] == 3
+    assert first.plan.chunk_size == P.default_chunk_size(5, 1, 1) == 3
+    assert json.loads((out / P.MANIFEST).read_text())["chunk_size"] == 3
     # resumed where the default would now differ (more workers): the batch's own chunks are reused
     again = B.run_batch([ZAMBIA], out, draws=5, n_workers=3, processes=False, progress=False, resume=True)
     assert again.plan.chunk_size == 3 and again.computed == [] and len(again.reused) == 2
@@ -157,7 +158,7 @@ def test_allocator_defaults_only_where_a_nanny_set_the_variable(monkeypatch):
 
 def test_largest_scenarios_first(tmp_path):
     myanmar = REPO / "scenarios" / "myanmar_aqua.toml"
-    plan = B.plan_batch([ZAMBIA, myanmar], tmp_path / "p", draws=3, chunk_size=2)
+    plan = P.plan_batch([ZAMBIA, myanmar], tmp_path / "p", draws=3, chunk_size=2)
     zambia, aqua = plan.scenarios
     assert aqua.size > zambia.size  # more goods and factors per household group
     work = B._work(plan, plan.chunks)
@@ -171,12 +172,12 @@ def test_largest_scenarios_first(tmp_path):
 def test_a_scenario_in_one_chunk_is_written_by_its_worker_as_the_merge_would(tmp_path, scenario):
     """A scenario whose draws fit in one chunk is one task writing its results file: the bytes the
     client's merge of the chunk file gives, no chunk file, and done on a second try."""
-    whole = B.plan_batch([scenario], tmp_path / "whole", draws=4, chunk_size=5)
+    whole = P.plan_batch([scenario], tmp_path / "whole", draws=4, chunk_size=5)
     sp, = whole.scenarios
     assert B._is_whole(sp) and len(sp.chunks) == 1
     report = B.solve_chunk(sp.scenario, sp.chunks[0], str(whole.out), final=True)
-    assert report["computed"] and report["final"] and not (whole.out / B.CHUNK_DIR).exists()
-    merged = B.plan_batch([scenario], tmp_path / "merged", draws=4, chunk_size=5)
+    assert report["computed"] and report["final"] and not (whole.out / P.CHUNK_DIR).exists()
+    merged = P.plan_batch([scenario], tmp_path / "merged", draws=4, chunk_size=5)
     mp, = merged.scenarios
     B.solve_chunk(mp.scenario, mp.chunks[0], str(merged.out))  # a chunk file, then the client's merge
     B.merge_scenario(mp, merged)
@@ -192,7 +193,7 @@ def test_a_batch_of_whole_scenarios_merges_nothing_and_resumes(tmp_path):
     first = B.run_batch([ZAMBIA, LESOTHO], out, draws=3, chunk_size=4, n_workers=1, processes=False, progress=False,
                         keep_chunks=True)
     assert len(first.computed) == 2 and first.merged == {sp.key for sp in first.plan.scenarios}
-    assert not (out / B.CHUNK_DIR).exists()  # no chunk files at all, even kept
+    assert not (out / P.CHUNK_DIR).exists()  # no chunk files at all, even kept
     assert all(sp.uncertain is not None and sp.failed is not None for sp in first.plan.scenarios)
     split = B.run_batch([ZAMBIA, LESOTHO], tmp_path / "split", draws=3, chunk_size=2, n_workers=1, processes=False,
                         progress=False)
@@ -227,7 +228,7 @@ def test_workers_build_the_first_scenarios_while_the_client_validates(tmp_path):
 
 
 def test_scenarios_built_ahead_keep_their_worker_and_go_first(tmp_path):
-    plan = B.plan_batch([ZAMBIA, LESOTHO], tmp_path / "p", draws=3, chunk_size=2)
+    plan = P.plan_batch([ZAMBIA, LESOTHO], tmp_path / "p", draws=3, chunk_size=2)
     small = min(plan.scenarios, key=lambda sp: B._work(plan, sp.chunks)[sp.key]).key
     order = B._submission_order(plan, plan.chunks, first=[small])
     assert {c.key for c in order[:2]} == {small}

@@ -15,7 +15,8 @@ import xarray as xr
 
 from lewie.results.dataset import load_results
 
-from lewie.runs.dask_batch import CHUNK_DIR, MANIFEST, run_batch
+from lewie.runs.dask_batch import run_batch
+from lewie.runs.batch_plan import CHUNK_DIR, MANIFEST
 
 from .reliability import REPO
 

@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from lewie.runs.dask_batch import CHUNK_DIR, run_batch
+from lewie.runs.dask_batch import run_batch
+from lewie.runs.batch_plan import CHUNK_DIR
 from lewie.runs.chunk_files import FolderInUse, checksum_path, lock_folder, lock_output
 from lewie.results.dataset import load_results
 from lewie.results.uncertainty import NO_UNCERTAINTY

@@ -152,7 +152,8 @@ def test_one_blas_thread_restores_the_limits():
 def test_scenario_homes_balance_work_and_keep_a_scenario_on_one_worker(tmp_path):
     from types import SimpleNamespace
 
-    from lewie.runs.dask_batch import Chunk, scenario_homes
+    from lewie.runs.dask_batch import scenario_homes
+    from lewie.runs.batch_plan import Chunk
     sps = [SimpleNamespace(key=k, variants=["a"] * nv) for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
     todo = [Chunk("s", sp.key, a, a + 9) for sp in sps for a in (0, 10)]
     plan = SimpleNamespace(scenarios=sps)
