@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 
 import lewie.runs.batch_plan as P
+import lewie.runs.chunk_files as C
 import lewie.runs.dask_batch as B
 from lewie.errors import LewieError
 from lewie.runs.chunks import merge_draws
@@ -82,8 +83,8 @@ def _old_read_chunk(path):
     """The reader as it was: xr.open_dataset, then the recorded dtypes restored."""
     with xr.open_dataset(path, engine="scipy") as f:
         ds = f.load()
-    ds.attrs.pop(B._ORDER_ATTR, None)
-    for name, dt in json.loads(ds.attrs.pop(B._DTYPES_ATTR, "{}")).items():
+    ds.attrs.pop(C._ORDER_ATTR, None)
+    for name, dt in json.loads(ds.attrs.pop(C._DTYPES_ATTR, "{}")).items():
         if ds[name].dtype.str != dt:
             ds[name] = ds[name].astype(np.dtype(dt))
     return ds
@@ -92,16 +93,16 @@ def _old_read_chunk(path):
 def test_a_chunk_file_reads_back_as_xarray_reads_it(tmp_path):
     chunk = P.Chunk("s", "k" * 64, 0, 3)
     ds = _chunk(0, 3, note="abc")
-    path = B.write_chunk(ds, chunk, tmp_path)
-    got, want = B.read_chunk(path), _old_read_chunk(path)
+    path = C.write_chunk(ds, chunk, tmp_path)
+    got, want = C.read_chunk(path), _old_read_chunk(path)
     xr.testing.assert_identical(got, want)
     assert list(got.variables) == list(ds.variables)  # the solver's order, recorded (the file's is by shape)
     assert got["iterations"].dtype == np.int64 and got["verified"].dtype == bool
-    assert B.chunk_is_done(chunk, tmp_path)
-    assert not B.chunk_is_done(P.Chunk("s", "k" * 64, 0, 2), tmp_path)  # not this draw range (another path)
+    assert C.chunk_is_done(chunk, tmp_path)
+    assert not C.chunk_is_done(P.Chunk("s", "k" * 64, 0, 2), tmp_path)  # not this draw range (another path)
     other = P.Chunk("s", "k" * 64, 0, 3)
     object.__setattr__(other, "key", "k" * 16 + "j" * 48)  # same path, another batch's chunk
-    assert not B.chunk_is_done(other, tmp_path)
+    assert not C.chunk_is_done(other, tmp_path)
 
 
 @pytest.mark.parametrize("draws, scenarios, workers, size", [

@@ -9,7 +9,8 @@ import xarray as xr
 
 from lewie.results.dataset import load_results
 
-from lewie.runs.dask_batch import dask_client, read_chunk, run_batch
+from lewie.runs.chunk_files import read_chunk
+from lewie.runs.dask_batch import dask_client, run_batch
 from lewie.runs.chunk_files import ChunkCorrupted
 from lewie.sam.io import read_sam, write_sam
 

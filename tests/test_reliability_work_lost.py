@@ -160,7 +160,7 @@ def test_the_lock_dies_with_its_process(tmp_path):
 def test_two_batches_in_one_folder_keep_each_others_chunks(tmp_path):
     """Cleaning up removes only this batch's chunk folders (keyed by the inputs' content)."""
     from lewie.runs.batch_plan import CHUNK_DIR, Chunk
-    from lewie.runs.dask_batch import write_chunk
+    from lewie.runs.chunk_files import write_chunk
     out = tmp_path / "out"
     other = Chunk("other", "f" * 64, 0, 1)
     ds = xr.Dataset({"x": ("draw", [1.0, 2.0])}, coords={"draw": [0, 1]})

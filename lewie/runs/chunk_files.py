@@ -1,4 +1,5 @@
-"""Integrity of saved chunks of draws and exclusive use of an output folder.
+"""Chunk files of draws (netCDF-3 bytes carrying the chunk's identity: `write_chunk`, `read_chunk`,
+`chunk_is_done`), their integrity, and exclusive use of an output folder.
 
 - **Checksums**: each chunk file ``draws-…nc`` is written with a sidecar ``draws-…nc.sha256`` holding
   the SHA-256 of its bytes, written after the chunk. A chunk counts as done only when its bytes
@@ -19,15 +20,23 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import xarray as xr
+
 from lewie.errors import InputError, LewieError
 from lewie.files import FileError, os_error, write_text_atomic
+from lewie.runs.batch_plan import Chunk
+
+log = logging.getLogger("lewie.runs.chunk_files")
 
 LOCK_NAME = ".lewie.lock"
 CHECKSUM_SUFFIX = ".sha256"
@@ -193,3 +202,127 @@ def lock_output(results: str | Path) -> Iterator[Path]:
 __all__ = ["lock_folder", "lock_output", "FolderInUse", "ChunkCorrupted", "write_checksum", "verify_checksum",
            "checked_bytes", "remove_chunk",
            "checksum_path", "sha256_bytes", "LOCK_NAME", "FileError"]
+
+
+# ------------------------------------------------------------------------------------------------
+# chunk files of draws: netCDF-3 bytes with the chunk's identity, written atomically with a checksum
+# ------------------------------------------------------------------------------------------------
+CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
+_DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
+_ORDER_ATTR = "lewie_batch_order"  # a chunk file's record of its variables' order (the file sorts them by shape)
+
+
+def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
+    """Write a chunk file atomically: to a temporary name, then renamed into place.
+
+    Chunk files are an internal, short-lived format: netCDF-3 (scipy engine, ~30 times faster to
+    write and read than netCDF-4 for these many small variables), with the dtypes netCDF-3 lacks
+    (int64, bool) recorded in an attribute and restored by `read_chunk`, so a chunk reads back
+    identical to what the solver returned.
+    """
+    path = chunk.path(Path(out))
+    data = _chunk_bytes(ds, chunk)
+    write_checked_bytes(data, path)
+    write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
+    return path
+
+
+def _chunk_bytes(ds: xr.Dataset, chunk: Chunk) -> bytes:
+    """The bytes of a chunk's file (see `write_chunk`)."""
+    from lewie.results.dataset import netcdf3_bytes
+    dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
+    ds = ds.assign_attrs({CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True),
+                          _ORDER_ATTR: json.dumps([str(k) for k in ds.variables])})
+    return netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
+
+
+def write_checked_bytes(data, path: Path) -> None:
+    """Write a file atomically: a temporary file in the same folder, flushed, then renamed into place.
+
+    Chunks are encoded in memory first (``to_netcdf()`` without a path, for which xarray's scipy
+    backend takes no lock): given a path inside a Dask worker, xarray would lock the file through
+    the scheduler (a distributed lock, ~0.5 s per file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_chunk(path: str | Path) -> xr.Dataset:
+    """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
+    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`.
+
+    The file is read once: its bytes are checked against the checksum and then decoded from memory
+    by xarray's own netCDF-3 store and CF decoding (what ``xr.open_dataset(engine="scipy")`` does),
+    without the file handles, caching wrappers and lazy indexing that a Dataset left open needs."""
+    data, problem = checked_bytes(path)
+    if problem is not None:
+        raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
+                             "to compute it again")
+    return _decode_chunk(data)
+
+
+def _decode_chunk(data: bytes) -> xr.Dataset:
+    """The Dataset of a chunk file's bytes (see `read_chunk`): its variables in the order the solver
+    gave them (recorded by `write_chunk`; a chunk file without the record: data variables first,
+    then coordinates, in the file's order, as ``xr.open_dataset`` gives them)."""
+    import io
+    from xarray.backends import ScipyDataStore
+    from xarray.conventions import decode_cf_variables
+    store = ScipyDataStore(io.BytesIO(data), mode="r")
+    try:
+        variables, attrs = store.load()
+        variables, attrs, coord_names = decode_cf_variables(variables, attrs)
+        attrs = dict(attrs)
+        dtypes = json.loads(attrs.pop(_DTYPES_ATTR, "{}"))
+        order = json.loads(attrs.pop(_ORDER_ATTR, "[]"))
+        loaded = {}
+        for name, var in variables.items():
+            var = var.load()
+            dt = dtypes.get(name)
+            if dt is not None and var.dtype.str != dt:
+                var = var.astype(np.dtype(dt))
+            loaded[name] = var
+    finally:
+        store.close()
+    coords = {n: v for n, v in loaded.items() if n in coord_names or n in v.dims}
+    ds = xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
+    if order and sorted(order) == sorted(ds.variables) and order != list(ds.variables):
+        ds = ds[order]  # the solver's order (a results file written from it has the same bytes: `write_final`)
+    return ds
+
+
+def _chunk_header(data: bytes) -> tuple[str | None, list[int] | None]:
+    """A chunk file's ident attribute and its draws (None when absent), from its bytes."""
+    import io
+    import scipy.io
+    with scipy.io.netcdf_file(io.BytesIO(data), mode="r", mmap=False) as f:
+        ident = f._attributes.get(CHUNK_ATTR)
+        ident = ident.decode("utf-8") if isinstance(ident, bytes) else ident
+        draws = [int(d) for d in f.variables["draw"].data] if "draw" in f.variables else None
+    return ident, draws
+
+
+def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
+    """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
+    draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
+    path = chunk.path(Path(out))
+    if not path.exists():
+        return False
+    data, problem = checked_bytes(path)
+    if problem is not None:
+        log.warning("chunk file %s will be computed again: %s", path, problem)
+        remove_chunk(path)
+        return False
+    try:
+        ident, draws = _chunk_header(data)
+    except Exception:  # a damaged file is recomputed
+        log.warning("chunk file %s cannot be read; it will be recomputed", path)
+        return False
+    return ident == chunk.ident and draws == list(range(chunk.first, chunk.last + 1))

@@ -49,7 +49,6 @@ address of an existing scheduler (``tcp://host:8786``) to use a cluster of sever
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import multiprocessing
@@ -64,12 +63,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from lewie.version import __version__
 from lewie.runs.batch_plan import (CHUNK_DIR, MANIFEST, BatchPlan, Chunk, ScenarioPlan,
                                    manifest_differences, plan_batch, read_manifest, scenario_key, write_manifest)
+from lewie.runs.chunk_files import CHUNK_ATTR, chunk_is_done, read_chunk, write_checked_bytes, write_chunk
 from lewie.runs.chunks import merge_draws
 from lewie.errors import InputError, LewieError
 from lewie.config.scenario import Scenario, load_scenario
@@ -78,7 +77,6 @@ log = logging.getLogger("lewie.runs.dask_batch")
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach an existing scheduler
 WORKER_WAIT = 60.0  # seconds to wait for the first worker of an existing cluster
-_CHUNK_ATTR = "lewie_batch_chunk"  # attribute of a chunk file: "<key>:<first>-<last>"
 
 SolveFn = Callable[..., xr.Dataset]
 
@@ -226,131 +224,8 @@ def write_final(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> tuple[bool, tu
     written, checksummed and read back. Returns ``(uncertain, failed)`` (see `_finish_results`)."""
     if chunk.first != 0:
         raise LewieError(f"{chunk.stem}: draws {chunk.first}..{chunk.last} are not a whole scenario")
-    ds = merge_draws([ds], ignore=(_CHUNK_ATTR,))
+    ds = merge_draws([ds], ignore=(CHUNK_ATTR,))
     return _finish_results(ds, Path(out) / f"{chunk.stem}.nc", key=chunk.key, draws=chunk.last, name=chunk.stem)
-
-
-_DTYPES_ATTR = "lewie_batch_dtypes"  # a chunk file's record of its variables' non-float dtypes
-_ORDER_ATTR = "lewie_batch_order"  # a chunk file's record of its variables' order (the file sorts them by shape)
-
-
-def write_chunk(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> Path:
-    """Write a chunk file atomically: to a temporary name, then renamed into place.
-
-    Chunk files are an internal, short-lived format: netCDF-3 (scipy engine, ~30 times faster to
-    write and read than netCDF-4 for these many small variables), with the dtypes netCDF-3 lacks
-    (int64, bool) recorded in an attribute and restored by `read_chunk`, so a chunk reads back
-    identical to what the solver returned.
-    """
-    from lewie.runs.chunk_files import write_checksum
-    path = chunk.path(Path(out))
-    data = _chunk_bytes(ds, chunk)
-    _write_bytes(data, path)
-    write_checksum(path, data)  # after the chunk: a chunk without its checksum is computed again
-    return path
-
-
-def _chunk_bytes(ds: xr.Dataset, chunk: Chunk) -> bytes:
-    """The bytes of a chunk's file (see `write_chunk`)."""
-    from lewie.results.dataset import netcdf3_bytes
-    dtypes = {str(k): v.dtype.str for k, v in ds.variables.items() if v.dtype.kind in "iub"}
-    ds = ds.assign_attrs({_CHUNK_ATTR: chunk.ident, _DTYPES_ATTR: json.dumps(dtypes, sort_keys=True),
-                          _ORDER_ATTR: json.dumps([str(k) for k in ds.variables])})
-    return netcdf3_bytes(ds)  # = bytes(ds.to_netcdf(engine="scipy")), without importing Dask
-
-
-def _write_bytes(data, path: Path) -> None:
-    """Write a file atomically: a temporary file in the same folder, flushed, then renamed into place.
-
-    Chunks are encoded in memory first (``to_netcdf()`` without a path, for which xarray's scipy
-    backend takes no lock): given a path inside a Dask worker, xarray would lock the file through
-    the scheduler (a distributed lock, ~0.5 s per file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def read_chunk(path: str | Path) -> xr.Dataset:
-    """A chunk file, loaded, with its variables' dtypes restored (see `write_chunk`); its bytes must
-    match its checksum (`lewie.runs.chunk_files`), else `ChunkCorrupted`.
-
-    The file is read once: its bytes are checked against the checksum and then decoded from memory
-    by xarray's own netCDF-3 store and CF decoding (what ``xr.open_dataset(engine="scipy")`` does),
-    without the file handles, caching wrappers and lazy indexing that a Dataset left open needs."""
-    from lewie.runs.chunk_files import ChunkCorrupted, checked_bytes
-    data, problem = checked_bytes(path)
-    if problem is not None:
-        raise ChunkCorrupted(f"{path}: chunk file cannot be used: {problem}; run the batch again with --resume "
-                             "to compute it again")
-    return _decode_chunk(data)
-
-
-def _decode_chunk(data: bytes) -> xr.Dataset:
-    """The Dataset of a chunk file's bytes (see `read_chunk`): its variables in the order the solver
-    gave them (recorded by `write_chunk`; a chunk file without the record: data variables first,
-    then coordinates, in the file's order, as ``xr.open_dataset`` gives them)."""
-    import io
-    from xarray.backends import ScipyDataStore
-    from xarray.conventions import decode_cf_variables
-    store = ScipyDataStore(io.BytesIO(data), mode="r")
-    try:
-        variables, attrs = store.load()
-        variables, attrs, coord_names = decode_cf_variables(variables, attrs)
-        attrs = dict(attrs)
-        dtypes = json.loads(attrs.pop(_DTYPES_ATTR, "{}"))
-        order = json.loads(attrs.pop(_ORDER_ATTR, "[]"))
-        loaded = {}
-        for name, var in variables.items():
-            var = var.load()
-            dt = dtypes.get(name)
-            if dt is not None and var.dtype.str != dt:
-                var = var.astype(np.dtype(dt))
-            loaded[name] = var
-    finally:
-        store.close()
-    coords = {n: v for n, v in loaded.items() if n in coord_names or n in v.dims}
-    ds = xr.Dataset({n: v for n, v in loaded.items() if n not in coords}, coords=coords, attrs=attrs)
-    if order and sorted(order) == sorted(ds.variables) and order != list(ds.variables):
-        ds = ds[order]  # the solver's order (a results file written from it has the same bytes: `write_final`)
-    return ds
-
-
-def _chunk_header(data: bytes) -> tuple[str | None, list[int] | None]:
-    """A chunk file's ident attribute and its draws (None when absent), from its bytes."""
-    import io
-    import scipy.io
-    with scipy.io.netcdf_file(io.BytesIO(data), mode="r", mmap=False) as f:
-        ident = f._attributes.get(_CHUNK_ATTR)
-        ident = ident.decode("utf-8") if isinstance(ident, bytes) else ident
-        draws = [int(d) for d in f.variables["draw"].data] if "draw" in f.variables else None
-    return ident, draws
-
-
-def chunk_is_done(chunk: Chunk, out: str | Path) -> bool:
-    """A chunk file exists, matches its checksum, opens, and was written for this chunk (content key and
-    draw range). A damaged chunk is removed (with a warning) so that it is computed again."""
-    from lewie.runs.chunk_files import checked_bytes, remove_chunk
-    path = chunk.path(Path(out))
-    if not path.exists():
-        return False
-    data, problem = checked_bytes(path)
-    if problem is not None:
-        log.warning("chunk file %s will be computed again: %s", path, problem)
-        remove_chunk(path)
-        return False
-    try:
-        ident, draws = _chunk_header(data)
-    except Exception:  # a damaged file is recomputed
-        log.warning("chunk file %s cannot be read; it will be recomputed", path)
-        return False
-    return ident == chunk.ident and draws == list(range(chunk.first, chunk.last + 1))
 
 
 def _lewie_version() -> str:
@@ -365,7 +240,7 @@ def merge_chunks(paths: Sequence[Path]) -> xr.Dataset:
     """Concatenate chunk files along ``draw`` (sorted), by `lewie.runs.chunks.merge_draws` (the one merge:
     attributes every chunk shares, ``solver_iterations`` summed, ``max_relative_residual``
     maximised, any other difference an error)."""
-    return merge_draws([read_chunk(p) for p in paths], ignore=(_CHUNK_ATTR,))
+    return merge_draws([read_chunk(p) for p in paths], ignore=(CHUNK_ATTR,))
 
 
 def _write_dataset(ds: xr.Dataset, path: Path) -> None:
@@ -384,7 +259,7 @@ def _write_dataset(ds: xr.Dataset, path: Path) -> None:
             with atomic_write(path, what="results file") as tmp:  # straight to the file: half the CPU of
                 _write_netcdf3(ds, tmp)                            # encoding in memory, then writing
         else:
-            _write_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
+            write_checked_bytes(ds.to_netcdf(engine=RESULTS_ENGINE, format=RESULTS_FORMAT), path)
         return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -907,5 +782,4 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     return n_workers
 
 
-__all__ = ["run_batch", "BatchInterrupted", "prepare", "start", "solve_chunk", "write_chunk", "write_final",
-           "read_chunk", "merge_chunks", "merge_scenario", "dask_client", "BatchOutcome", "Progress"]
+__all__ = ["run_batch", "BatchInterrupted", "prepare", "start", "solve_chunk", "write_final", "merge_chunks", "merge_scenario", "dask_client", "BatchOutcome", "Progress"]

@@ -33,7 +33,8 @@ import pandas as pd
 import xarray as xr
 
 from lewie.runs.chunks import merge_draws
-from lewie.runs.dask_batch import Progress, chunk_is_done, merge_chunks, write_chunk
+from lewie.runs.chunk_files import chunk_is_done, write_chunk
+from lewie.runs.dask_batch import Progress, merge_chunks
 from lewie.runs.batch_plan import CHUNK_DIR, Chunk, scenario_key
 from lewie.errors import InputError
 from lewie.runs.montecarlo import MonteCarlo, run_draws
