@@ -77,6 +77,11 @@ class Calibration:
         return [k for k in self.factor_uses if (k[1], k[2]) in self.structure.budget_constrained]
 
 
+# the parameters a Monte Carlo draw may change (the fields of `ShareDraws` besides shadow prices); input shares
+# are never drawn
+VARIED_SHARES = ("factor_share", "budget_share", "savings_rate", "transfer_rate", "outside_rate")
+
+
 @dataclass(frozen=True)
 class ShareDraws:
     """Drawn shares for D draws; a field left None keeps the calibrated values.

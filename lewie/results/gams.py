@@ -35,13 +35,13 @@ import xarray as xr
 
 from lewie.errors import InputError
 from lewie.model import registry
+from lewie.model.calibration import VARIED_SHARES
 
 __all__ = ["gams_items", "items_table", "read_gams_draws", "draw_number", "GAMS_PARAMETERS"]
 
 # the parameters a GAMS LEWIE draws (its Monte Carlo dumps), by their GAMS name (from the registry) ->
 # (lewie parameter, the GAMS set of each of lewie's label columns)
-DRAWN_PARAMETERS = ("factor_share", "budget_share", "savings_rate", "transfer_rate", "outside_rate")
-GAMS_PARAMETERS = {registry.BY_NAME[p].gams.lower(): (p, registry.gams_label_sets(p)) for p in DRAWN_PARAMETERS}
+GAMS_PARAMETERS = {registry.BY_NAME[p].gams.lower(): (p, registry.gams_label_sets(p)) for p in VARIED_SHARES}
 
 _DRAW = re.compile(r"^\s*([A-Za-z_]*)(\d+)\s*$")
 

@@ -50,13 +50,14 @@ import pandas as pd
 
 from lewie.errors import InputError
 from lewie.model import registry
+from lewie.model.calibration import VARIED_SHARES, ShareDraws
 
 log = logging.getLogger("lewie")
 
 LABELS = ["parameter", "good", "good2", "factor", "household"]
 DRAWN = ("factor_share", "budget_share", "savings_rate", "transfer_rate")
 """Parameters the GAMS procedure draws."""
-VARIED = DRAWN + ("outside_rate",)
+VARIED = VARIED_SHARES
 """Parameters a draw may change (`lewie.model.calibration.ShareDraws`); input shares are never drawn."""
 SHARES = ("factor_share", "budget_share")  # rescaled to sum to 1 per group
 RATES = ("savings_rate", "transfer_rate", "outside_rate")
@@ -128,7 +129,6 @@ class Draws:
 
     def share_draws(self):
         """The values as `lewie.model.calibration.ShareDraws` (columns in the calibration's order)."""
-        from lewie.model.calibration import ShareDraws
         p = self.values.columns.get_level_values("parameter")
         arr = self.values.to_numpy(dtype=float)
         return ShareDraws(**{name: arr[:, np.asarray(p == name)] for name in VARIED})
