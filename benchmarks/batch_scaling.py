@@ -9,10 +9,17 @@ The work: every variant of the given scenarios (default: the whole bundled libra
   (c) the same on 2 worker processes.
 
 For (b) and (c) the cluster's start-up (processes spawned, lewie imported) is timed apart from the
-batch itself (plan, chunks solved on the workers and written, merged into one file per scenario).
+batch itself (the client validating every scenario while the workers solve those already validated,
+chunks written, merged into one file per scenario). (a) reads and calibrates each scenario once, as
+the batch does (its validation), and runs in one process: so with 1 worker the batch uses two cores
+while the client validates (the client and the worker), and the speed-up from 1 to 2 workers is
+bounded by 2 / (1 + C/W) for client CPU C and workers' CPU W.
 It prints draws per second (a draw = one recalibrated economy with every variant solved), the
 overhead of the distributed layer against (a), the speed-up from 1 to 2 workers, and checks that
-the three give identical results. The machine's load average is printed too: other work running on
+the three give identical results. With ``--repeat`` it keeps the fastest run of each configuration for
+the details and prints the medians and every run's time. For each worker it prints when the first
+chunk began, the share of the batch it spent in chunks and how far apart the workers finished (from
+the chunks' start and end times). The machine's load average is printed too: other work running on
 the same cores slows every configuration. CPU seconds (client, workers, and inside the chunk tasks:
 build+solve, chunk writes) are printed beside wall times: other work on the machine inflates wall
 time much more than CPU time, so they show where a batch spends its work even on a busy machine.
@@ -25,6 +32,7 @@ import argparse
 import logging
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -66,7 +74,11 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
                 parts[key] += time.perf_counter() - t
         return wrapper
 
+    parts["timeline"] = []  # (pid, started, ended, seconds in the chunk's tasks) of each chunk (time.time())
+
     def on_chunk(report):
+        if "started" in report and "ended" in report:
+            parts["timeline"].append((report["pid"], report["started"], report["ended"], report["seconds"]))
         parts["solve"] += report.get("solve_seconds", 0.0)
         parts["write"] += report.get("write_seconds", 0.0)
         parts["solve_cpu"] += report.get("solve_cpu", 0.0)
@@ -83,7 +95,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
                 client.run(lambda: __import__("lewie.runs.montecarlo"))  # the workers' imports: start-up, not work
                 startup = time.perf_counter() - t0
                 cpu0 = sum(client.run(time.process_time).values())
-                t1, c1 = time.perf_counter(), time.process_time()
+                t1, c1, parts["t_start"] = time.perf_counter(), time.process_time(), time.time()
                 outcome = B.run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client,
                                       progress=False, on_chunk=on_chunk)
                 work, t2 = time.perf_counter() - t1, time.perf_counter()
@@ -93,6 +105,21 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     finally:
         B.plan_batch, B.merge_scenario = saved
     return startup, work, len(outcome.computed), parts
+
+
+def _timeline(parts: dict) -> str:
+    """When the workers worked, from their chunks' start and end times: how long after the batch began
+    the first chunk started, the share of the batch each worker spent in chunks, how far apart they
+    finished."""
+    t0 = parts["t_start"]
+    pids = sorted({p for p, *_ in parts["timeline"]})
+    first = min(s for _, s, _, _ in parts["timeline"]) - t0
+    ends = [max(e for p2, _, e, _ in parts["timeline"] if p2 == p) - t0 for p in pids]
+    busy = [sum(b for p2, _, _, b in parts["timeline"] if p2 == p) for p in pids]
+    span = max(ends)
+    return (f"workers: first chunk began {first:.2f} s into the batch; in chunks "
+            + ", ".join(f"{100 * b / span:.0f}%" for b in busy) + f" of the {span:.2f} s to the last chunk's end"
+            + (f"; finished {max(ends) - min(ends):.2f} s apart" if len(ends) > 1 else ""))
 
 
 def identical(a: Path, b: Path) -> bool:
@@ -130,16 +157,18 @@ def main(argv=None) -> None:
           f"{n_solves} solves, chunks of "
           f"{plan.chunk_size} draws; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at start")
-    best_in, best = None, {}
+    best_in, best, walls = None, {}, {0: [], 1: [], 2: []}
     for r in range(max(1, args.repeat)):
         folder = tmp / f"inproc{r}"
         folder.mkdir()
         t_in, cpu_in = in_process(plan, folder)
+        walls[0].append(t_in)
         if best_in is None or t_in < best_in[0]:
             best_in = (t_in, cpu_in, folder)
         for w in (1, 2):
             out = tmp / f"w{w}-{r}"
             startup, work, chunks, parts = batched(files, args.draws, args.chunk_size, w, out)
+            walls[w].append(work)
             if w not in best or work < best[w][1]:
                 best[w] = (startup, work, chunks, parts, out)
     t_in, cpu_in, inproc = best_in
@@ -156,6 +185,8 @@ def main(argv=None) -> None:
         print(f"      client: plan {parts['plan']:.1f} s, merge {parts['merge']:.1f} s, after the last chunk "
               f"{parts['tail']:.1f} s; workers (summed): build+solve {parts['solve']:.1f} s ({parts['builds']} "
               f"scenario builds), chunk writes {parts['write']:.1f} s")
+        if parts["timeline"]:
+            print("      " + _timeline(parts))
         cpu[w] = parts["cpu_client"] + parts["cpu_workers"]
         print(f"      CPU: client {parts['cpu_client']:.1f} s, workers {parts['cpu_workers']:.1f} s (in tasks: "
               f"build+solve {parts['solve_cpu']:.1f} s, chunk writes {parts['write_cpu']:.1f} s): "
@@ -165,6 +196,13 @@ def main(argv=None) -> None:
     print(f"overhead of the distributed layer, 1 worker vs in-process: {100 * (w1 / t_in - 1):+.0f}% "
           f"({100 * ((w1 + s1) / t_in - 1):+.0f}% with start-up)")
     print(f"speed-up 1 -> 2 workers: {w1 / w2:.2f}x ({(w1 + s1) / (w2 + s2):.2f}x with start-up)")
+    if args.repeat > 1:
+        med = {w: statistics.median(v) for w, v in walls.items()}
+        print(f"medians of {args.repeat} runs: in-process {med[0]:.2f} s, 1 worker {med[1]:.2f} s, 2 workers "
+              f"{med[2]:.2f} s: overhead {100 * (med[1] / med[0] - 1):+.0f}%, speed-up 1 -> 2 workers "
+              f"{med[1] / med[2]:.2f}x (all runs: " + "; ".join(
+                  f"{name} " + ", ".join(f"{x:.2f}" for x in walls[w])
+                  for w, name in ((0, "in-process"), (1, "1 worker"), (2, "2 workers"))) + ")")
     same = identical(inproc, best[1][4]) and identical(inproc, best[2][4])
     print(f"results identical (in-process, 1 worker, 2 workers): {'yes' if same else 'NO'}; "
           f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -157,16 +157,47 @@ def test_allocator_defaults_only_where_a_nanny_set_the_variable(monkeypatch):
     assert B._allocator_defaults() is True
 
 
-def test_largest_scenarios_first(tmp_path):
+def test_tasks_place_split_scenarios_on_one_worker_and_larger_work_first(tmp_path):
+    """A scenario in several chunks goes to one worker (the least loaded so far), a scenario in one
+    chunk wherever the scheduler finds a free worker; a task's priority is its work (larger first),
+    and writes come before any solve."""
     myanmar = REPO / "scenarios" / "myanmar_aqua.toml"
     plan = P.plan_batch([ZAMBIA, myanmar], tmp_path / "p", draws=3, chunk_size=2)
     zambia, aqua = plan.scenarios
     assert aqua.size > zambia.size  # more goods and factors per household group
-    work = B._work(plan, plan.chunks)
-    assert work[aqua.key] > work[zambia.key]
-    order = B._submission_order(plan, plan.chunks)
-    assert [c.key for c in order] == [aqua.key] * 2 + [zambia.key] * 2
-    assert [c.first for c in order] == [0, 2, 0, 2]
+
+    class Client:  # records what would be submitted
+        def __init__(self):
+            self.calls = []
+
+        def scheduler_info(self):
+            return {"workers": {"w2": {}, "w1": {}}}
+
+        def run(self, fn):
+            return {"w1": fn(), "w2": fn()}
+
+        def submit(self, fn, *args, **kw):
+            self.calls.append((fn, args, kw))
+            return len(self.calls)
+
+    client = Client()
+    tasks = B._Tasks(client, n_scenarios=2, retries=0, solve=None)
+    tasks.solve(aqua)
+    tasks.solve(zambia)
+    homes = [kw.get("workers") for _, _, kw in client.calls]
+    assert homes == [["w1"], ["w1"], ["w2"], ["w2"]]  # each split scenario on one worker, the larger first
+    assert all(kw["allow_other_workers"] for _, _, kw in client.calls)
+    prio = [kw["priority"] for _, _, kw in client.calls]
+    assert prio[0] == prio[1] > prio[2] == prio[3] > 0
+    assert all(args[2] is None and kw["simulation"] is sp.simulation  # the validation's calibrated simulation
+               for (_, args, kw), sp in zip(client.calls, [aqua, aqua, zambia, zambia]))
+    writes = tasks.write_all(tmp_path / "out")
+    assert len(writes) == 4 and not tasks.solved
+    assert all(fn is B.write_result and kw["priority"] > max(prio) for fn, _, kw in client.calls[4:])
+    whole = P.plan_batch([ZAMBIA], tmp_path / "w", draws=3, chunk_size=4)
+    client.calls.clear()
+    B._Tasks(client, n_scenarios=2, retries=0, solve=None).solve(whole.scenarios[0])
+    assert len(client.calls) == 1 and "workers" not in client.calls[0][2]  # one task: the scheduler places it
 
 
 @pytest.mark.parametrize("scenario", [ZAMBIA, LESOTHO], ids=["zambia", "lesotho"])
@@ -176,17 +207,16 @@ def test_a_scenario_in_one_chunk_is_written_by_its_worker_as_the_merge_would(tmp
     whole = P.plan_batch([scenario], tmp_path / "whole", draws=4, chunk_size=5)
     sp, = whole.scenarios
     assert B._is_whole(sp) and len(sp.chunks) == 1
-    report = B.solve_chunk(sp.scenario, sp.chunks[0], str(whole.out), final=True)
+    report = B.write_result(B.solve_chunk(sp.scenario, sp.chunks[0], simulation=sp.simulation), sp.chunks[0],
+                            str(whole.out), final=True)
     assert report["computed"] and report["final"] and not (whole.out / P.CHUNK_DIR).exists()
     merged = P.plan_batch([scenario], tmp_path / "merged", draws=4, chunk_size=5)
     mp, = merged.scenarios
-    B.solve_chunk(mp.scenario, mp.chunks[0], str(merged.out))  # a chunk file, then the client's merge
-    B.merge_scenario(mp, merged)
+    B.write_result(B.solve_chunk(mp.scenario, mp.chunks[0]), mp.chunks[0], str(merged.out))  # a chunk file,
+    B.merge_scenario(mp, merged)                                                                 # then the merge
     assert sp.output(whole.out).read_bytes() == mp.output(merged.out).read_bytes()
     assert (report["uncertain"], tuple(report["failed"])) == (mp.uncertain, mp.failed)
     assert B._output_is_done(sp, whole)
-    again = B.solve_chunk(sp.scenario, sp.chunks[0], str(whole.out), final=True)
-    assert not again["computed"]
 
 
 def test_a_batch_of_whole_scenarios_merges_nothing_and_resumes(tmp_path):
@@ -209,29 +239,56 @@ def test_a_batch_of_whole_scenarios_merges_nothing_and_resumes(tmp_path):
     xr.testing.assert_identical(load_results(out / "zambia_cgp.nc"), load_results(split.outputs[0]))
 
 
-def test_workers_build_the_first_scenarios_while_the_client_validates(tmp_path):
+def test_workers_solve_validated_scenarios_while_the_client_validates_the_rest(tmp_path):
     from lewie.errors import InputError
     bad = tmp_path / "bad.toml"
     bad.write_text("this is not [toml\n")
+    text = ZAMBIA.read_text(encoding="utf-8").replace('"../sam/', f'"{REPO}/sam/')
+    assert 'households = ["eligible"]' in text
+    bad_label = tmp_path / "bad_label.toml"  # found by the deep validation (the economy's labels), not the schema
+    bad_label.write_text(text.replace('households = ["eligible"]', 'households = ["eligble"]'), encoding="utf-8")
     with B.dask_client(n_workers=1, processes=False) as client:
         B._SOLVERS.clear()
-        with pytest.raises(InputError, match="bad.toml"):  # validation still stops the batch, naming the file
-            B.run_batch([ZAMBIA, bad], tmp_path / "out", draws=2, client=client, progress=False)
-        assert not (tmp_path / "out").exists()  # built ahead, but nothing written
-        warm = B._warm_up(client, [bad, ZAMBIA, LESOTHO, ZAMBIA], 2, None)  # the bad file skipped, ZAMBIA once
-        assert [f.result() for f, _ in warm.values()] == [True, True]
-        assert set(warm) <= set(B._SOLVERS)
+        started = []
+        real = B._Tasks.solve
+
+        def solve(self, sp, chunks=None):
+            started.append(sp.stem)
+            return real(self, sp, chunks)
+
+        B._Tasks.solve = solve
+        try:
+            with pytest.raises(InputError, match="bad_label.toml"):  # validation stops the batch, naming the file
+                B.run_batch([ZAMBIA, LESOTHO, bad_label], tmp_path / "out", draws=2, client=client, progress=False)
+            assert started == ["zambia_cgp", "lesotho_cgp_springs"]  # solved (or solving) meanwhile
+            assert not (tmp_path / "out").exists()  # but nothing written
+            started.clear()
+            with pytest.raises(InputError, match="bad.toml"):  # a file that fails its schema: nothing is started
+                B.run_batch([ZAMBIA, bad], tmp_path / "out", draws=2, client=client, progress=False)
+            assert started == [] and not (tmp_path / "out").exists()
+        finally:
+            B._Tasks.solve = real
         reports = []
         outcome = B.run_batch([ZAMBIA, LESOTHO], tmp_path / "ok", draws=2, client=client, progress=False,
                               on_chunk=reports.append)
-        assert set(warm) == {sp.key for sp in outcome.plan.scenarios}
-        assert len(reports) == 2 and not any(r["built"] for r in reports)  # the chunks used the builds
+        assert len(reports) == 2 and {r["ident"] for r in reports} == {c.ident for c in outcome.plan.chunks}
+        assert all(r["final"] for r in reports)
 
 
-def test_scenarios_built_ahead_keep_their_worker_and_go_first(tmp_path):
-    plan = P.plan_batch([ZAMBIA, LESOTHO], tmp_path / "p", draws=3, chunk_size=2)
-    small = min(plan.scenarios, key=lambda sp: B._work(plan, sp.chunks)[sp.key]).key
-    order = B._submission_order(plan, plan.chunks, first=[small])
-    assert {c.key for c in order[:2]} == {small}
-    homes = B.scenario_homes(plan, plan.chunks, ["w1", "w2"], fixed={small: "w2"})
-    assert homes[small] == "w2" and set(homes.values()) == {"w1", "w2"}
+def test_a_worker_builds_from_the_validations_simulation_as_from_the_scenario(tmp_path):
+    """`MonteCarlo` of the client's calibrated simulation (what a batch's workers get) gives the same
+    results as `MonteCarlo` of the scenario, and leaves the simulation as it was (calibrated)."""
+    from lewie.runs.montecarlo import MonteCarlo
+    sp, = P.plan_batch([LESOTHO], tmp_path / "p", draws=3).scenarios
+    sim = sp.simulation
+    assert sim.stage == "calibrated"
+    a = MonteCarlo(sim).solve(0, 3)
+    b = MonteCarlo(sim).solve(0, 3)  # built again from the same simulation
+    assert sim.stage == "calibrated" and sim.model is None and not sim.states
+    ref = MonteCarlo(sp.scenario).solve(0, 3)
+    xr.testing.assert_identical(a, ref)
+    xr.testing.assert_identical(b, ref)
+    built = MonteCarlo(sp.scenario).sim
+    from lewie.errors import StageError
+    with pytest.raises(StageError, match="calibrated simulation"):
+        MonteCarlo(built)

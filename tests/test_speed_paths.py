@@ -149,19 +149,40 @@ def test_one_blas_thread_restores_the_limits():
     assert all(n == 1 for n in inside) and after == before
 
 
-def test_scenario_homes_balance_work_and_keep_a_scenario_on_one_worker(tmp_path):
+def test_split_scenarios_go_to_the_least_loaded_worker_and_stay_there(tmp_path):
     from types import SimpleNamespace
 
-    from lewie.runs.dask_batch import scenario_homes
+    from lewie.runs.dask_batch import _Tasks
     from lewie.runs.batch_plan import Chunk
-    sps = [SimpleNamespace(key=k, variants=["a"] * nv) for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
-    todo = [Chunk("s", sp.key, a, a + 9) for sp in sps for a in (0, 10)]
-    plan = SimpleNamespace(scenarios=sps)
-    home = scenario_homes(plan, todo, ["w1", "w2"])
-    assert set(home) == {"k1", "k2", "k3", "k4"}
+
+    class Client:
+        def __init__(self, workers):
+            self.workers, self.where = workers, []
+
+        def scheduler_info(self):
+            return {"workers": dict.fromkeys(self.workers, {})}
+
+        def run(self, fn):
+            return {w: fn() for w in self.workers}
+
+        def submit(self, fn, scenario, chunk, *args, **kw):
+            self.where.append((chunk.key, (kw.get("workers") or [None])[0]))
+
+    sps = [SimpleNamespace(key=k, variants=["a"] * nv, size=1, scenario=None, simulation=None,
+                           chunks=[Chunk("s", k, a, a + 9) for a in (0, 10)])
+           for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
+    client = Client(["w2", "w1"])
+    tasks = _Tasks(client, n_scenarios=4, retries=0, solve=None)
+    for sp in sps:
+        tasks.solve(sp)
+    home = dict(client.where)
+    assert len(client.where) == 8 and all(home[k] == w for k, w in client.where)  # a scenario's chunks together
     assert home["k1"] == "w1" and {home["k2"], home["k3"], home["k4"]} == {"w2"}  # 60 vs 60 draw-variants
-    assert scenario_homes(plan, todo, ["w1"]) == {}
-    assert scenario_homes(plan, todo[:2], ["w1", "w2"]) == {}  # one scenario: chunks go anywhere
+    for workers, n in ((["w1"], 4), (["w1", "w2"], 1)):  # one worker, or fewer scenarios than workers: anywhere
+        client = Client(workers)
+        tasks = _Tasks(client, n_scenarios=n, retries=0, solve=None)
+        tasks.solve(sps[0])
+        assert {w for _, w in client.where} == {None}
 
 
 def _partition_reference(system):

@@ -9,8 +9,8 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lewie.config.scenario import Scenario, load_scenario
@@ -95,6 +95,8 @@ class ScenarioPlan:
     size: int = 1  # work of one draw of one variant, relatively: the size of its results (`_economy_size`)
     failed: tuple[int, int] | None = None  # (failed solves, solves) once merged in this run
     uncertain: bool | None = None  # its draws carry parameter uncertainty (once merged in this run)
+    # the calibrated `lewie.runs.stages.Simulation` the validation made (the workers build from it)
+    simulation: object | None = field(default=None, repr=False, compare=False)
 
     def output(self, out: Path) -> Path:
         return Path(out) / f"{self.stem}.nc"
@@ -147,16 +149,22 @@ def _chunks(stem: str, key: str, draws: int, size: int) -> list[Chunk]:
     return [Chunk(stem, key, a, min(a + size - 1, draws)) for a in range(0, draws + 1, size)]
 
 
-def _check_scenario(path: Path, draws: int | None, seed: int | None) -> tuple[Scenario, list[str], int]:
-    """Validate a scenario file as far as can be done without solving: schema, economy, labels,
-    calibration and every variant's interventions. Returns the scenario with the batch's draws and
-    seed, its variants and the size of its economy (`_economy_size`)."""
-    from lewie.runs.stages import Simulation
+def _with_batch_settings(path: Path, draws: int | None, seed: int | None) -> Scenario:
+    """A scenario file read and checked against the schema (what is cheap), with the batch's draws and
+    seed in its ``[montecarlo]`` settings."""
     sc = load_scenario(path.resolve())
     mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
-    sc = sc.model_copy(update={"montecarlo": mc})
+    return sc.model_copy(update={"montecarlo": mc})
+
+
+def _check_scenario(sc: Scenario):
+    """Validate a scenario as far as can be done without solving: economy, labels, calibration and
+    every variant's interventions. Returns its variants, the size of its economy (`_economy_size`)
+    and the calibrated `lewie.runs.stages.Simulation` (which the workers build from, instead of
+    reading and calibrating the economy again)."""
+    from lewie.runs.stages import Simulation
     sim = Simulation(sc).load().validate().calibrate()
-    return sc, list(sim.shocks), _economy_size(sim.structure)
+    return list(sim.shocks), _economy_size(sim.structure), sim
 
 
 def _economy_size(structure) -> int:
@@ -167,14 +175,24 @@ def _economy_size(structure) -> int:
     return max(1, h * g * (g + f))
 
 
+def _named(f: Path, exc: LewieError) -> str:
+    msg = str(exc)
+    return msg if str(f) in msg or f.name in msg else f"{f}: {msg}"
+
+
 def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
-               chunk_size: int | None = None, workers: int | None = None) -> BatchPlan:
+               chunk_size: int | None = None, workers: int | None = None,
+               on_scenario: Callable[[ScenarioPlan], None] | None = None) -> BatchPlan:
     """Validate every scenario file and split its draws 0..N into chunks (of ``chunk_size`` draws;
     default `default_chunk_size` for ``workers`` workers).
 
     ``draws`` and ``seed`` default to each scenario's ``[montecarlo]`` settings (then every
     scenario of the batch must ask for the same number of draws). Every file is checked before
     anything runs; the errors of all bad files are reported together, each naming its file.
+
+    ``on_scenario`` is called with each scenario's plan as soon as it is validated (before the next
+    file is): `lewie.runs.dask_batch` gives the workers its draws to solve meanwhile. The plan is
+    whole, and the batch's files may be written, only once this function has returned.
     """
     files = [Path(f) for f in files]
     if not files:
@@ -189,28 +207,40 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
             raise InputError(f"two scenario files are both called '{f.stem}' ({stems[f.stem]} and {f}); each "
                              f"scenario's results go to <out>/{f.stem}.nc, so rename one", file=f)
         stems[f.stem] = f
-    errors, checked = [], []
-    for f in dict.fromkeys(files):
+    unique = list(dict.fromkeys(files))
+    errors: dict[Path, str] = {}
+    loaded: dict[Path, Scenario] = {}
+    for f in unique:  # first what is cheap, every file's schema: the number of draws, hence the chunks
         try:
-            checked.append((f, *_check_scenario(f, draws, seed)))
+            loaded[f] = _with_batch_settings(f, draws, seed)
         except LewieError as exc:
-            msg = str(exc)
-            errors.append(msg if str(f) in msg or f.name in msg else f"{f}: {msg}")
-    if errors:
-        head = ("a scenario file failed validation" if len(errors) == 1
-                else f"{len(errors)} scenario files failed validation")
-        raise InputError(f"{head}; nothing was run:\n  " + "\n  ".join(errors))
-    counts = {sc.montecarlo.draws for _, sc, _, _ in checked}
-    if draws is None and len(counts) > 1:
-        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc, _, _ in checked)
-        raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
-    n = counts.pop()
-    size = chunk_size or default_chunk_size(n, len(checked), workers)
+            errors[f] = _named(f, exc)
+    counts = {sc.montecarlo.draws for sc in loaded.values()}
+    n = next(iter(counts)) if len(counts) == 1 else None
+    size = (chunk_size or default_chunk_size(n, len(unique), workers)) if n is not None else 0
     plans = []
-    for f, sc, variants, econ in checked:
+    for f, sc in loaded.items():
+        try:
+            variants, econ, sim = _check_scenario(sc)
+        except LewieError as exc:
+            errors[f] = _named(f, exc)
+            continue
+        if n is None:  # different numbers of draws: reported below
+            continue
         key = scenario_key(sc, seed=sc.montecarlo.seed)
-        plans.append(ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size),
-                                  size=econ))
+        sp = ScenarioPlan(f, f.stem, sc, key, sc.montecarlo.seed, variants, _chunks(f.stem, key, n, size),
+                          size=econ, simulation=sim)
+        plans.append(sp)
+        if on_scenario is not None and not errors:  # (after a bad file, nothing more is started)
+            on_scenario(sp)
+    if errors:
+        msgs = [errors[f] for f in unique if f in errors]
+        head = ("a scenario file failed validation" if len(msgs) == 1
+                else f"{len(msgs)} scenario files failed validation")
+        raise InputError(f"{head}; nothing was run:\n  " + "\n  ".join(msgs))
+    if n is None:
+        listing = ", ".join(f"{f.name}: {sc.montecarlo.draws}" for f, sc in loaded.items())
+        raise InputError(f"the scenarios ask for different numbers of draws ({listing}); give --draws")
     return BatchPlan(Path(out), n, size, plans)
 
 

@@ -2,23 +2,26 @@
 
 ``run_batch(files, out, draws=N)`` runs every variant of every scenario for draws 0..N:
 
-1. **Plan** (before any work): every scenario file is validated, its economy read and calibrated
-   and its interventions resolved, so a bad file stops the batch naming the file. The draws of each
-   scenario are split into chunks of ``chunk_size`` draws (default `default_chunk_size`: as few
-   chunks as keep the workers busy, since each chunk has a fixed cost). A chunk is identified by the scenario's
-   *content key* (a hash of the validated scenario, the paths and bytes of its data files, the seed,
-   the number of draws and the lewie version: see `scenario_key`) and its draw range, so a chunk
-   file is never reused for different inputs. Once the cluster is reached, the plan is written to
-   ``out/lewie-batch.json`` (the manifest). With a client given, the workers build the first
-   scenarios meanwhile (`_warm_up`: in memory, nothing written), as the client's validation reads
-   every scenario's data first (0.4 s for the bundled library) while the workers would wait.
-2. **Solve**: each chunk is a Dask task that calls `lewie.runs.montecarlo.solve_draws(scenario, first,
-   last)` (the batched native solver) on a worker and writes the chunk's netCDF file atomically
-   (a temporary file renamed into place) under ``out/.chunks/``; the client only tracks completion
+1. **Plan**: every scenario file is validated, its economy read and calibrated and its
+   interventions resolved (`lewie.runs.batch_plan.plan_batch`), so a bad file stops the batch naming
+   the file, and nothing is written to the output folder before every file is valid. The draws of
+   each scenario are split into chunks of ``chunk_size`` draws (default `default_chunk_size`: as few
+   chunks as keep the workers busy, since each chunk has a fixed cost). A chunk is identified by the
+   scenario's *content key* (a hash of the validated scenario, the paths and bytes of its data files,
+   the seed, the number of draws and the lewie version: see `scenario_key`) and its draw range, so a
+   chunk file is never reused for different inputs. Once every file is valid and the cluster is
+   reached, the plan is written to ``out/lewie-batch.json`` (the manifest).
+2. **Solve**: each chunk is a Dask task (`solve_chunk`) that builds the scenario from the client's
+   calibrated `lewie.runs.stages.Simulation` (the economy is read and calibrated once, by the
+   validation) and solves its draws with the batched native solver. With a client given, a
+   scenario's chunks are submitted as soon as it is validated, so the workers solve while the client
+   validates the next files; the results stay in the workers' memory until the whole batch is valid,
+   then a second task on the same worker (`write_result`) writes the chunk's netCDF file atomically
+   (a temporary file renamed into place) under ``out/.chunks/``. The client only tracks completion
    and shows progress (chunks done, draws per second, time left) on stderr. A worker that dies has
-   its chunks rescheduled on the others by the scheduler; a task that raises is retried
+   its chunks recomputed on the others by the scheduler; a task that raises is retried
    (``retries``). A worker builds and compiles each scenario once and keeps it for its next chunks;
-   the chunks of a scenario prefer one worker (`scenario_homes`), largest scenarios first.
+   placement and order: `_Tasks`.
 3. **Merge**: as soon as a scenario's last chunk is done, its chunks are concatenated along
    ``draw`` into ``out/<scenario>.nc`` (all its variants and draws), written atomically; the chunk
    files are removed at the end (``keep_chunks`` keeps them). Each chunk file is read once (its
@@ -67,11 +70,11 @@ import xarray as xr
 
 from lewie.version import __version__
 from lewie.runs.batch_plan import (CHUNK_DIR, MANIFEST, BatchPlan, Chunk, ScenarioPlan,
-                                   manifest_differences, plan_batch, read_manifest, scenario_key, write_manifest)
+                                   manifest_differences, plan_batch, read_manifest, write_manifest)
 from lewie.runs.chunk_files import CHUNK_ATTR, chunk_is_done, read_chunk, write_checked_bytes, write_chunk
 from lewie.runs.chunks import merge_draws
 from lewie.errors import InputError, LewieError
-from lewie.config.scenario import Scenario, load_scenario
+from lewie.config.scenario import Scenario
 
 log = logging.getLogger("lewie.runs.dask_batch")
 
@@ -133,40 +136,23 @@ def _allocator_defaults() -> bool:
         return False
 
 
-def _default_solve(scenario: Scenario, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
-    """`lewie.runs.montecarlo.solve_draws`, keeping each scenario's prepared `MonteCarlo` (calibrated,
-    built, compiled) in the worker for its next chunks, as `lewie.runs.montecarlo.run_draws` does between
-    its chunks. One chunk at a time per process: a worker with several threads solves them in turn
-    (start workers with one thread each, ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
+def _default_solve(work, first: int, last: int, *, key: str | None = None) -> xr.Dataset:
+    """`lewie.runs.montecarlo.MonteCarlo` of ``work`` (a calibrated `lewie.runs.stages.Simulation`, as
+    the client's validation made it, or a scenario), solving draws ``first``..``last``; the prepared
+    `MonteCarlo` (built, compiled) is kept in the worker under ``key`` for the scenario's next chunks,
+    as `lewie.runs.montecarlo.run_draws` keeps it between its chunks. One chunk at a time per process: a
+    worker with several threads solves them in turn (start workers with one thread each,
+    ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
     from lewie.runs.montecarlo import MonteCarlo
     _pin_worker_blas()
     with _SOLVE_LOCK:
         if key is None:
-            return MonteCarlo(scenario).solve(first, last)
-        mc = _SOLVERS.pop(key, None) or MonteCarlo(scenario)
+            return MonteCarlo(work).solve(first, last)
+        mc = _SOLVERS.pop(key, None) or MonteCarlo(work)
         _SOLVERS[key] = mc  # most recently used last
         while len(_SOLVERS) > _SOLVERS_KEPT:
             _SOLVERS.pop(next(iter(_SOLVERS)))
         return _solve_range(mc, first, last)
-
-
-def warm_scenario(scenario: Scenario, key: str) -> bool:
-    """Build a scenario's `MonteCarlo` in this worker ahead of its chunks (`_default_solve` finds it),
-    while the client is still validating the batch (`run_batch`). Writes nothing; a scenario that
-    fails to build is left for the client's validation to report (False)."""
-    from lewie.runs.montecarlo import MonteCarlo
-    _pin_worker_blas()
-    with _SOLVE_LOCK:
-        if key in _SOLVERS:
-            return True
-        try:
-            mc = MonteCarlo(scenario)
-        except Exception:  # noqa: BLE001 - the client's validation names the file and the problem
-            return False
-        _SOLVERS[key] = mc
-        while len(_SOLVERS) > _SOLVERS_KEPT:
-            _SOLVERS.pop(next(iter(_SOLVERS)))
-        return True
 
 
 def _solve_range(mc, first: int, last: int) -> xr.Dataset:
@@ -180,40 +166,45 @@ def _solve_range(mc, first: int, last: int) -> xr.Dataset:
     return merge_draws([mc.solve(a, min(a + size - 1, last)) for a in range(first, last + 1, size)])
 
 
-def solve_chunk(scenario: Scenario, chunk: Chunk, out: str, solve: SolveFn | None = None, *,
-                final: bool = False) -> dict:
-    """Solve one chunk's draws (every variant) and write its file atomically (`write_chunk`).
+def solve_chunk(scenario: Scenario, chunk: Chunk, solve: SolveFn | None = None, *,
+                simulation=None) -> tuple[xr.Dataset, dict]:
+    """On a worker: solve one chunk's draws, every variant. Writes nothing: the results stay in the
+    worker's memory until `write_result` (on the same worker) writes them, once the client has
+    validated the whole batch (`run_batch`).
 
-    ``final``: the chunk is the whole scenario (draws 0..N, N = ``chunk.last``): the worker writes the
-    scenario's results file ``out/<stem>.nc`` itself (`write_final`: the bytes the client's merge of
-    a chunk file would give) and no chunk file, so the client has nothing to merge.
-
-    Skips the work when a valid file for the chunk (``final``: the results file) is already there (a
-    task run twice, e.g. after its worker was lost just after writing). Returns what the client
-    reports: draws, seconds, worker pid (``final``: and the results' ``uncertain`` and ``failed``).
-    """
-    t0, c0 = time.perf_counter(), time.thread_time()
-    done = (_final_is_done(Path(out) / f"{chunk.stem}.nc", chunk.key, chunk.last) if final
-            else chunk_is_done(chunk, out))
-    if done:
-        return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": 0.0, "pid": os.getpid(), "computed": False,
-                "final": final}
+    ``simulation``: the scenario calibrated by the client's validation (`lewie.runs.batch_plan.plan_batch`),
+    which the worker builds from instead of reading and calibrating the economy again; ``solve``
+    replaces `lewie.runs.montecarlo.MonteCarlo` (called with the scenario and the draw range). Returns
+    the results and what the client reports (seconds, CPU seconds, when it started (``time.time()``),
+    worker pid, whether it built the scenario)."""
+    started, t0, c0 = time.time(), time.perf_counter(), time.thread_time()
     built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
     if solve is None:
-        ds = _default_solve(scenario, chunk.first, chunk.last, key=chunk.key)
+        ds = _default_solve(simulation if simulation is not None else scenario, chunk.first, chunk.last,
+                            key=chunk.key)
     else:
         ds = solve(scenario, chunk.first, chunk.last)
+    return ds, {"ident": chunk.ident, "draws": chunk.n_draws, "started": started,
+                "solve_seconds": time.perf_counter() - t0, "solve_cpu": time.thread_time() - c0, "pid": os.getpid(),
+                "built": built}
+
+
+def write_result(solved: tuple[xr.Dataset, dict], chunk: Chunk, out: str, *, final: bool = False) -> dict:
+    """On the worker that solved a chunk (`solve_chunk`): write its results atomically, a chunk file
+    (`write_chunk`) or, with ``final`` (the chunk is the whole scenario, draws 0..N), the scenario's
+    results file ``out/<stem>.nc`` itself (`write_final`: the bytes the client's merge of a chunk file
+    would give), so the client has nothing to merge. Returns the solve's report with the write's
+    seconds and when it ended (``final``: and the results' ``uncertain`` and ``failed``)."""
+    ds, report = solved
     t1, c1 = time.perf_counter(), time.thread_time()
-    report = {}
     if final:
         uncertain, failed = write_final(ds, chunk, out)
-        report = {"uncertain": uncertain, "failed": failed}
+        report = {**report, "uncertain": uncertain, "failed": failed}
     else:
         write_chunk(ds, chunk, out)
-    t2, c2 = time.perf_counter(), time.thread_time()
-    return {"ident": chunk.ident, "draws": chunk.n_draws, "seconds": t2 - t0, "solve_seconds": t1 - t0,
-            "write_seconds": t2 - t1, "solve_cpu": c1 - c0, "write_cpu": c2 - c1, "pid": os.getpid(),
-            "computed": True, "built": built, "final": final, **report}
+    write = time.perf_counter() - t1
+    return {**report, "seconds": report["solve_seconds"] + write, "write_seconds": write,
+            "write_cpu": time.thread_time() - c1, "ended": time.time(), "computed": True, "final": final}
 
 
 def write_final(ds: xr.Dataset, chunk: Chunk, out: str | Path) -> tuple[bool, tuple[int, int] | None]:
@@ -371,7 +362,10 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
 # Dask settings for lewie's local workers. The worker's statistical profiler (on by default) samples
 # the running task's Python stack every 10 ms while holding the GIL; lewie's chunk solves are many
 # short numpy calls driven from Python, which it slowed by about half (benchmarks/batch_scaling.py).
-WORKER_SETTINGS = {"distributed.worker.profile.enabled": False}
+# The scheduler gives each worker one task at a time (worker-saturation 1.0; Dask's default 1.1 gives a
+# single-threaded worker two): a worker that finishes asks for the next, largest first, so the workers
+# end together instead of one finishing a second task it was given early while the other idles.
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False, "distributed.scheduler.worker-saturation": 1.0}
 # variables the nannies put in their workers' environment that lewie's workers do without (see
 # `_allocator_defaults`: the solver's arrays mapped and unmapped by the kernel at each allocation)
 WORKER_ENVIRON_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
@@ -379,7 +373,7 @@ WORKER_ENVIRON_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
 
 @contextmanager
 def worker_settings():
-    """Dask configuration for the workers of a local cluster made inside this block (`WORKER_SETTINGS`,
+    """Dask configuration for a local cluster made inside this block (`WORKER_SETTINGS`,
     and the nannies' ``pre-spawn-environ`` without `WORKER_ENVIRON_DROPPED`; the nannies pass the
     configuration on to the worker processes)."""
     import dask
@@ -566,9 +560,10 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     per scenario to ``out``. See the module docstring for the plan, resume and merge.
 
     ``client``: an existing ``dask.distributed.Client`` (else one is made from ``scheduler`` or a
-    local cluster of ``n_workers``). ``solve``: replaces `lewie.runs.montecarlo.solve_draws` (a
-    module-level function, so workers can import it). ``on_chunk``: called on the client with each
-    finished chunk's report (an exception it raises stops the batch; finished chunks stay on disk).
+    local cluster of ``n_workers``). ``solve``: replaces `lewie.runs.montecarlo.MonteCarlo`, called as
+    ``solve(scenario, first, last)`` for a chunk's draws (a module-level function, so workers can
+    import it). ``on_chunk``: called on the client with each finished chunk's report (an exception it
+    raises stops the batch; finished chunks stay on disk).
     """
     from lewie.runs.chunk_files import lock_folder
     from lewie.files import check_writable_folder
@@ -581,78 +576,114 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     else:
         workers = n_workers if scheduler is None else None
     files = list(files)
-    warm = _warm_up(client, files, draws, seed) if client is not None and solve is None and not resume else {}
-    try:
-        plan = plan_batch(files, out, draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
-    except BaseException:
-        if warm:
-            client.cancel([f for f, _ in warm.values()])
-        raise
-    with lock_folder(out, what="batch"):  # a second run on this folder is refused
-        return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes, client=client,
-                                 resume=resume, overwrite=overwrite, retries=retries, progress=progress,
-                                 stream=stream, keep_chunks=keep_chunks, solve=solve, on_chunk=on_chunk,
-                                 warm_futures=warm)
-
-
-WARM_PER_WORKER = 2  # scenarios each worker builds while the client validates the batch (see `_warm_up`)
-
-
-def _warm_up(client, files: list, draws: int | None, seed: int | None) -> dict:
-    """Start building the first scenarios on the workers (`warm_scenario`, `WARM_PER_WORKER` each) while
-    the client validates the whole batch (`plan_batch`, which reads every scenario's data: its
-    workers would otherwise wait for it). Only what is cheap is done first: each file's schema and
-    content key; a file that fails here is skipped (the validation reports it). Nothing is written:
-    the folder is touched only once every file is valid. Returns content key -> (future, the worker
-    it was given to: its home, `scenario_homes`)."""
-    try:
-        workers = sorted(client.scheduler_info()["workers"])
-    except Exception:  # noqa: BLE001 - no warm-up, the batch itself reports the cluster's problems
-        return {}
-    if not workers:
-        return {}
-    futures, seen = {}, set()
-    for f in files:
-        if len(futures) >= WARM_PER_WORKER * len(workers):
-            break
+    settings = dict(draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
+    tasks = None
+    if client is not None and not resume:  # each scenario solved while the client validates the next ones
+        tasks = _Tasks(client, n_scenarios=len(set(files)), retries=retries, solve=solve)
         try:
-            sc = load_scenario(Path(f).resolve())
-            mc = sc.montecarlo.model_copy(update={k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None})
-            sc = sc.model_copy(update={"montecarlo": mc})
-            key = scenario_key(sc, seed=sc.montecarlo.seed)
-        except Exception:  # noqa: BLE001 - reported by plan_batch
-            continue
-        if key in seen:
-            continue
-        seen.add(key)
-        w = workers[len(futures) % len(workers)]
-        futures[key] = (client.submit(warm_scenario, sc, key, workers=[w], allow_other_workers=False, pure=False,
-                                      key=f"lewie-warm-{key[:16]}-{uuid.uuid4().hex[:8]}"), w)
-    return futures
+            plan = plan_batch(files, out, **settings, on_scenario=tasks.solve)
+        except BaseException:
+            tasks.cancel()  # nothing was written: the folder is touched only once every file is valid
+            raise
+    else:
+        plan = plan_batch(files, out, **settings)
+    try:
+        with lock_folder(out, what="batch"):  # a second run on this folder is refused
+            return _run_batch_locked(plan, scheduler=scheduler, n_workers=n_workers, processes=processes,
+                                     client=client, resume=resume, overwrite=overwrite, retries=retries,
+                                     progress=progress, stream=stream, keep_chunks=keep_chunks, solve=solve,
+                                     on_chunk=on_chunk, tasks=tasks)
+    finally:
+        if tasks is not None:
+            tasks.cancel()  # whatever is left (an error, an interruption)
+
+
+class _Tasks:
+    """The Dask tasks of a batch: each chunk solved on a worker (`solve_chunk`, its results kept in the
+    worker's memory) as soon as its scenario is validated, and written there (`write_result`) once the
+    batch may write (`write_all`: every file valid, the folder locked, the manifest written).
+
+    Placement: a scenario solved as one task goes to whichever worker is free (the scheduler's
+    choice, larger scenarios first: each task's priority is its work); the chunks of a scenario solved
+    in several go to one worker, the least loaded so far (a worker builds and compiles a scenario once
+    and keeps it for its next chunks), loosely (``allow_other_workers``: work stealing still moves a
+    chunk to an idle worker at the end); with fewer scenarios than workers, anywhere. A chunk's
+    write runs on the worker holding its results, before any further solve there."""
+
+    WRITE_PRIORITY = 1 << 60  # above any solve's (its work: draws × variants × economy size)
+
+    def __init__(self, client, *, n_scenarios: int, retries: int, solve: SolveFn | None):
+        _check_workers(client)
+        self.client, self.retries, self.solve_fn = client, retries, solve
+        self.workers = sorted(client.scheduler_info()["workers"])
+        self.n_scenarios = n_scenarios
+        self.load = {w: 0.0 for w in self.workers}
+        self.solved: dict = {}  # Chunk -> (future of `solve_chunk`, its ScenarioPlan)
+        self.futures: list = []  # every future submitted (cancelled at the end if still running)
+
+    def _home(self, sp: ScenarioPlan, chunks: list[Chunk], work: float) -> str | None:
+        if len(chunks) < 2 or len(self.workers) < 2 or self.n_scenarios < len(self.workers):
+            return None
+        w = min(self.workers, key=lambda a: (self.load[a], a))
+        self.load[w] += work
+        return w
+
+    def solve(self, sp: ScenarioPlan, chunks: list[Chunk] | None = None) -> None:
+        """Submit the solve of ``chunks`` of a validated scenario (default: all of them)."""
+        chunks = list(sp.chunks if chunks is None else chunks)
+        if not chunks:
+            return
+        per_draw = max(1, len(sp.variants)) * sp.size
+        home = self._home(sp, chunks, per_draw * sum(c.n_draws for c in chunks))
+        where = dict(workers=[home], allow_other_workers=True) if home else {}
+        for c in chunks:
+            f = self.client.submit(solve_chunk, sp.scenario, c, self.solve_fn, simulation=sp.simulation,
+                                   retries=self.retries, pure=False, priority=int(per_draw * c.n_draws),
+                                   key=f"lewie-solve-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}",
+                                   **where)
+            self.solved[c] = (f, sp)
+            self.futures.append(f)
+
+    def write_all(self, out: Path) -> dict:
+        """Submit the write of every chunk solved or being solved; returns future -> Chunk. The client
+        drops its hold on the solves' results: each is freed once written."""
+        writes = {}
+        for c, (f, sp) in self.solved.items():
+            w = self.client.submit(write_result, f, c, str(out), final=_is_whole(sp), retries=self.retries,
+                                   pure=False, priority=self.WRITE_PRIORITY,
+                                   key=f"lewie-write-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}")
+            writes[w] = c
+            self.futures.append(w)
+        self.solved.clear()
+        return writes
+
+    def cancel(self) -> None:
+        pending = [f for f in self.futures if not f.done()]
+        if pending:
+            self.client.cancel(pending)
+        self.futures.clear()
+        self.solved.clear()
 
 
 def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, client, resume, overwrite, retries,
-                      progress, stream, keep_chunks, solve, on_chunk, warm_futures=None) -> BatchOutcome:
+                      progress, stream, keep_chunks, solve, on_chunk, tasks=None) -> BatchOutcome:
     todo = prepare(plan, resume=resume, overwrite=overwrite)
     outcome = BatchOutcome(plan)
     todo_ids = {c.ident for c in todo}
     outcome.reused = [c.ident for c in plan.chunks if c.ident not in todo_ids]
     t0 = time.perf_counter()
-    warmed = {k: w for k, (_, w) in (warm_futures or {}).items()}
     solve_args = dict(retries=retries, progress=progress, stream=stream, solve=solve, on_chunk=on_chunk)
     try:
         if not todo:
             start(plan, resume=resume)
         elif client is not None:
             start(plan, resume=resume)
-            outcome.workers = _solve_on(client, plan, todo, outcome, warmed=warmed, **solve_args)
+            outcome.workers = _solve_on(client, plan, todo, outcome, tasks=tasks, **solve_args)
         else:
             with dask_client(scheduler, n_workers=n_workers, processes=processes) as cl:
                 start(plan, resume=resume)  # the folder is touched only once the cluster is there
                 outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
     except KeyboardInterrupt:
-        if warm_futures:
-            client.cancel([f for f, _ in warm_futures.values()])
         saved = sum(len(sp.chunks) if _output_is_done(sp, plan) else sum(chunk_is_done(c, plan.out) for c in sp.chunks)
                     for sp in plan.scenarios)
         raise BatchInterrupted(saved, len(plan.chunks), plan.out) from None
@@ -677,72 +708,20 @@ def _is_whole(sp: ScenarioPlan) -> bool:
     return len(sp.chunks) == 1 and sp.chunks[0].first == 0
 
 
-def _work(plan: BatchPlan, todo: list[Chunk]) -> dict[str, float]:
-    """Work of each scenario's chunks to do (content key -> draws × variants × economy size)."""
-    scenarios = {sp.key: sp for sp in plan.scenarios}
-    work: dict[str, float] = {}
-    for c in todo:
-        sp = scenarios[c.key]
-        work[c.key] = work.get(c.key, 0.0) + c.n_draws * max(1, len(sp.variants)) * getattr(sp, "size", 1)
-    return work
-
-
-def _submission_order(plan: BatchPlan, todo: list[Chunk], first: Iterable[str] = ()) -> list[Chunk]:
-    """The chunks to do, largest scenarios first (Dask starts tasks in the order they are submitted):
-    the workers end on small chunks, and the last merge, after the last chunk, is a small one.
-    ``first``: scenarios (content keys) whose chunks go before all others (built ahead, `_warm_up`)."""
-    work = _work(plan, todo)
-    first = set(first)
-    return sorted(todo, key=lambda c: (c.key not in first, -work[c.key]))  # (stable: a scenario's chunks in order)
-
-
-def scenario_homes(plan: BatchPlan, todo: list[Chunk], workers: list[str], *,
-                   fixed: dict[str, str] | None = None) -> dict[str, str]:
-    """A preferred worker for each scenario's chunks (content key -> worker address).
-
-    A worker builds, calibrates and compiles a scenario once and keeps it for its next chunks
-    (`_default_solve`); spreading one scenario's chunks over every worker makes each worker build
-    every scenario. So with at least as many scenarios as workers, each scenario goes to one worker,
-    largest first to the least loaded (work: its chunks' draws × variants × economy size). The preference is loose
-    (``allow_other_workers``): the scheduler's work stealing still moves chunks to an idle worker at
-    the end. With fewer scenarios than workers there is no preference (chunks go anywhere).
-    ``fixed``: scenarios already given a worker (built there ahead, `_warm_up`), counted first.
-    """
-    if len(workers) < 2 or len({c.key for c in todo}) < len(workers):
-        return {}
-    work = _work(plan, todo)
-    load = {w: 0.0 for w in workers}
-    home = {}
-    for key, w in (fixed or {}).items():
-        if key in work and w in load:
-            home[key] = w
-            load[w] += work[key]
-    for key in sorted(work, key=lambda k: (-work[k], k)):
-        if key in home:
-            continue
-        w = min(workers, key=lambda a: (load[a], a))
-        home[key] = w
-        load[w] += work[key]
-    return home
-
-
 def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
-              stream, solve, on_chunk, warmed: dict[str, str] | None = None) -> int:
+              stream, solve, on_chunk, tasks: _Tasks | None = None) -> int:
+    """Solve and write the chunks ``todo`` (those ``tasks`` has been solving meanwhile, or all of them
+    submitted now), merge each scenario split in several chunks once its last one is written, and
+    report progress. Returns the number of workers."""
     from dask.distributed import as_completed
-    _check_workers(client)
-    n_workers = len(client.scheduler_info()["workers"])
-    # each task carries its (small, validated) scenario: nothing a lost worker could take with it
-    scenario_of = {sp.key: sp.scenario for sp in plan.scenarios}
-    warmed = warmed or {}
-    home = scenario_homes(plan, todo, list(client.scheduler_info()["workers"]), fixed=warmed)
-    futures = {}
+    if tasks is None:
+        tasks = _Tasks(client, n_scenarios=len(plan.scenarios), retries=retries, solve=solve)
+        ids = {c.ident for c in todo}
+        for sp in plan.scenarios:
+            tasks.solve(sp, [c for c in sp.chunks if c.ident in ids])
+    n_workers = len(tasks.workers)
+    futures = tasks.write_all(plan.out)
     plans = {sp.key: sp for sp in plan.scenarios}
-    for c in _submission_order(plan, todo, first=warmed):
-        where = dict(workers=[home[c.key]], allow_other_workers=True) if home.get(c.key) else {}
-        f = client.submit(solve_chunk, scenario_of[c.key], c, str(plan.out), solve, final=_is_whole(plans[c.key]),
-                          retries=retries, pure=False, priority=1 if c.key in warmed else 0,  # before they are evicted
-                          key=f"lewie-chunk-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}", **where)
-        futures[f] = c
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
                    stream=stream, enabled=progress)
     bar.show(force=True)
@@ -767,19 +746,18 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
             waiting[chunk.key].discard(chunk.ident)
             sp = plans[chunk.key]
             if report.get("final"):  # the worker wrote the scenario's results file itself
-                if report.get("computed"):
-                    _record(sp, plan, report["uncertain"], report["failed"])
-                    outcome.merged.add(sp.key)
+                _record(sp, plan, report["uncertain"], report["failed"])
+                outcome.merged.add(sp.key)
             elif not waiting[chunk.key]:  # a scenario's last chunk: merge it while the workers go on
                 merge_scenario(sp, plan)
                 outcome.merged.add(sp.key)
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
-            client.cancel(pending)
+            tasks.cancel()
             if progress and bar.tty:
                 print(file=bar.stream)
     return n_workers
 
 
-__all__ = ["run_batch", "BatchInterrupted", "prepare", "start", "solve_chunk", "write_final", "merge_chunks", "merge_scenario", "dask_client", "BatchOutcome", "Progress"]
+__all__ = ["run_batch", "BatchInterrupted", "prepare", "start", "solve_chunk", "write_result", "write_final", "merge_chunks", "merge_scenario", "dask_client", "BatchOutcome", "Progress"]

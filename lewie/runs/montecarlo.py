@@ -53,7 +53,7 @@ from lewie.model.calibration import Calibration
 from lewie.runs.chunks import merge_draws
 from lewie.model.recalibration import GAMS_FIXED_FACTOR_FLOOR, SHARE_TOL, gams_fixed_factor_floor, labour_rule, recalibrate
 from lewie.model.calibration import RECAL_BLOCK
-from lewie.errors import CalibrationError, InputError, SolveError, unknown_label
+from lewie.errors import CalibrationError, InputError, SolveError, StageError, unknown_label
 from lewie.model.interventions import Effect, combine
 from lewie.runs.stages import Simulation, base_attrs
 from lewie.results.dataset import OutputMap, add_parameter_values, add_solver_info, add_variant_info, draws_dataset
@@ -117,11 +117,17 @@ class MonteCarlo:
     batched Newton by default, IPOPT member by member.
     """
 
-    def __init__(self, scenario: Scenario | str | Path, *, variants: list[str] | None = None,
+    def __init__(self, scenario: Scenario | str | Path | Simulation, *, variants: list[str] | None = None,
                  draws_file: str | Path | pd.DataFrame | None = None, solver: str = "newton"):
         self.backend = get_backend(solver)
-        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        sim = Simulation(sc).load().validate().calibrate().build()
+        if isinstance(scenario, Simulation):  # calibrated already (a batch's validation): built from a copy
+            if scenario.stage != "calibrated":
+                raise StageError(f"a MonteCarlo is made from a calibrated simulation, not one at stage "
+                                 f"'{scenario.stage}'")
+            sim = scenario.copy().build()
+        else:
+            sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+            sim = Simulation(sc).load().validate().calibrate().build()
         self.sim = sim
         self.scenario = sc = sim.scenario  # labels respelled, dashboard shocks added
         names = list(sim.shocks)

@@ -5,6 +5,8 @@ through the stages it needs (up to build) and solves every variant of every draw
 """
 from __future__ import annotations
 
+import copy
+
 import hashlib
 import logging
 from types import SimpleNamespace
@@ -180,6 +182,13 @@ class Simulation:
         _check_costs(sc, self.effects, allowed=self.no_cost_variants)
         self.stage = "calibrated"
         return self
+
+    def copy(self) -> "Simulation":
+        """A copy sharing what was read and calibrated (never changed once made), with its own model,
+        solutions and records: a calibrated simulation sent to several builds (a batch's chunks)."""
+        other = copy.copy(self)
+        other.states, other.solutions, other.solve_info = {}, {}, {}
+        return other
 
     def build(self) -> "Simulation":
         self._require("calibrated", "build the model")
