@@ -110,9 +110,13 @@ def sam_from_frame(raw: pd.DataFrame, *, file: object | None = None) -> pd.DataF
         raise SAMError("SAM is not square: rows and columns name different accounts "
                        f"(only in rows: {only_r or '-'}; only in columns: {only_c or '-'})", file=file)
     values = np.empty((len(rows), len(cols)))
+    # cells as read (read_sam: text or objects) from one array: per-element pandas access is slow;
+    # another frame's cells keep the scalar types raw.iat gives
+    as_read = all((isinstance(t, np.dtype) and t.kind == "O") or isinstance(t, pd.StringDtype) for t in raw.dtypes)
+    cells = raw.to_numpy(dtype=object) if as_read else None
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
-            v = raw.iat[i, j]
+            v = cells[i, j] if cells is not None else raw.iat[i, j]
             if v is None or (isinstance(v, str) and v.strip() == "") or (isinstance(v, float) and np.isnan(v)):
                 values[i, j] = 0.0  # an empty cell is zero
                 continue
