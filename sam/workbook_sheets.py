@@ -48,6 +48,8 @@ class Grid:
         return self.rows[row - 1] if 0 < row <= len(self.rows) else ()
 
 
+# a formula element <f> (any namespace prefix), and a merged range <mergeCell ref="A1:B2"/>
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 _MERGE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=([\"'])([^\"']+)\1")
 
 
@@ -102,6 +104,9 @@ class SheetsFile:
     def _read(self, name: str, *, data_only: bool) -> Grid:
         book = self.open()._book
         ws = book[name]
+        xml = self._archive.read(ws._worksheet_path.lstrip("/"))
+        if not data_only and not _FORMULA.search(xml):
+            return Grid(ws.title, [])  # no formula in the sheet: nothing to parse
         ws.reset_dimensions()  # every row the file holds, whatever dimension it states
         # a read-only sheet parses its XML when iterated, with the workbook's data_only: switch it for
         # this one pass rather than parse the whole workbook (styles included) a second time
@@ -111,18 +116,19 @@ class SheetsFile:
             rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
         finally:
             book._data_only = saved
-        merged = self._merged(ws)
+        merged = _merged(xml)
         if merged:
             rows = _blank_merged(rows, merged)
         return Grid(ws.title, rows)
 
-    def _merged(self, ws) -> list[tuple[int, int, int, int]]:
-        """Merged ranges of a sheet as (min_col, min_row, max_col, max_row) (read-only mode skips them)."""
-        from openpyxl.utils.cell import range_boundaries
-        xml = self._archive.read(ws._worksheet_path.lstrip("/"))
-        if b"mergeCell" not in xml:
-            return []
-        return [range_boundaries(ref.decode()) for _, ref in _MERGE.findall(xml)]
+
+
+def _merged(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """Merged ranges of a sheet's XML as (min_col, min_row, max_col, max_row) (read-only mode skips them)."""
+    if b"mergeCell" not in xml:
+        return []
+    from openpyxl.utils.cell import range_boundaries
+    return [range_boundaries(ref.decode()) for _, ref in _MERGE.findall(xml)]
 
 
 def _blank_merged(rows: list[tuple], merged: list[tuple[int, int, int, int]]) -> list[tuple]:
