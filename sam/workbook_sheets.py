@@ -79,9 +79,11 @@ class SheetsFile:
         return self
 
     def close(self) -> None:
+        """Release the parsed workbook (the grids read stay; a sheet not read yet opens the file again)."""
         if self._book is not None:
             self._book.close()
             self._archive.close()
+            self._book = self._archive = None
 
     def __enter__(self) -> "SheetsFile":
         return self.open()

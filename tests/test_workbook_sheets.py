@@ -168,6 +168,16 @@ def test_unreadable_sheet_is_a_workbook_error(tmp_path):
         read_workbook(path)
 
 
+def test_sheets_file_reopens_after_close_and_keeps_what_it_read():
+    book = SheetsFile(EXAMPLE).open()
+    index = book.values("Index")
+    book.close()
+    assert book.values("Index") is index
+    assert book.values("Sims").value(3, 1) == "sim1"
+    book.close()
+    book.close()
+
+
 def test_sheets_file_of_another_path_is_refused(tmp_path):
     with pytest.raises(ValueError, match="reads"):
         read_workbook(EXAMPLE, book=SheetsFile(MYANMAR))
