@@ -239,12 +239,15 @@ def check_sam(sam: pd.DataFrame, *, tol: float = 1e-9, file: object | None = Non
 
     # cells
     values = np.full((len(rows), len(cols)), np.nan)
+    # numpy float or integer columns (what read_sam gives) are their own numbers: one array, no pandas per column
+    numeric = all(isinstance(t, np.dtype) and t.kind in "fiu" for t in sam.dtypes)
+    whole = sam.to_numpy(dtype=float) if numeric else None
     for j in range(len(cols)):
-        raw = sam.iloc[:, j]
-        num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        num = whole[:, j] if whole is not None else \
+            pd.to_numeric(sam.iloc[:, j], errors="coerce").to_numpy(dtype=float)
         values[:, j] = num
         for i in np.nonzero(np.isnan(num))[0]:
-            v = raw.iloc[i]
+            v = sam.iloc[i, j]
             blank = v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or \
                 (isinstance(v, str) and v.strip() == "")
             if blank:

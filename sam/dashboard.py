@@ -25,7 +25,8 @@ import pandas as pd
 
 from lewie.errors import did_you_mean
 
-from lewie.sam.workbook import (Workbook, WorkbookError, _IndexEntry, _label, _parse_range, _read_index, _ref, _Sheets)
+from lewie.sam.workbook import (Workbook, WorkbookError, _IndexEntry, _label, _open_sheets, _parse_range, _read_index,
+                                _ref, _Sheets)
 
 __all__ = ["FAMILIES", "read_gams_dashboard", "has_index"]
 
@@ -38,37 +39,35 @@ COLUMNS = ["sim", "family", "good", "factor", "household", "value", "cell"]
 def _open(path: Path) -> _Sheets:
     if not path.exists():
         raise WorkbookError("file not found", file=path)
-    try:
-        import openpyxl
-        return _Sheets(path, openpyxl.load_workbook(path, data_only=True),
-                       openpyxl.load_workbook(path, data_only=False), [])
-    except Exception as exc:
-        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
+    return _open_sheets(path, None, [])
 
 
 def has_index(path: str | Path, index: str = "Index") -> bool:
     """Whether the workbook has an index sheet listing a dashboard parameter."""
     path = Path(path)
     book = _open(path)
-    name = index.partition("!")[0].lower()
-    if not any(n.lower() == name for n in book.values.sheetnames):
-        return False
-    return any(e.name.lower() in FAMILIES for e in _read_index(book, index) if e.type == "par")
+    try:
+        name = index.partition("!")[0].lower()
+        if not any(n.lower() == name for n in book.sheetnames):
+            return False
+        return any(e.name.lower() in FAMILIES for e in _read_index(book, index) if e.type == "par")
+    finally:
+        book.file.close()
 
 
 def _read_table(book: _Sheets, e: _IndexEntry) -> list[tuple[tuple[str, ...], float, str]]:
     """A gdxxrw parameter table: (labels (row labels then column labels), value, cell) per value."""
     sheet, c0, r0, c1, r1, single = _parse_range(e.range, file=book.path, cell=e.cell)
-    ws, wf = book.sheet(sheet, cell=e.cell, what=f"range '{e.range}' of par '{e.name}': ")
+    ws = book.sheet(sheet, cell=e.cell, what=f"range '{e.range}' of par '{e.name}': ")
     last_row = ws.max_row if single else r1
     last_col = ws.max_column if single else c1
     out = []
     if e.cdim == 0:
         for r in range(r0, last_row + 1):
-            labels = tuple(_label(ws.cell(row=r, column=c0 + k).value) for k in range(e.rdim))
+            labels = tuple(_label(ws.value(r, c0 + k)) for k in range(e.rdim))
             if single and not any(labels):
                 break
-            v = book.number(ws, wf, r, c0 + e.rdim, what=f" ({e.name})")
+            v = book.number(ws, r, c0 + e.rdim, what=f" ({e.name})")
             if v is None or not all(labels):
                 continue
             out.append((labels, v, _ref(ws.title, r, c0 + e.rdim)))
@@ -76,19 +75,19 @@ def _read_table(book: _Sheets, e: _IndexEntry) -> list[tuple[tuple[str, ...], fl
     # cdim header rows above the data, to the right of the rdim label columns
     cols = []
     for c in range(c0 + e.rdim, last_col + 1):
-        head = tuple(_label(ws.cell(row=r0 + k, column=c).value) for k in range(e.cdim))
+        head = tuple(_label(ws.value(r0 + k, c)) for k in range(e.cdim))
         if single and not any(head):
             break  # ... and right to the first column without labels
         if all(head):
             cols.append((c, head))
     for r in range(r0 + e.cdim, last_row + 1):
-        labels = tuple(_label(ws.cell(row=r, column=c0 + k).value) for k in range(e.rdim))
+        labels = tuple(_label(ws.value(r, c0 + k)) for k in range(e.rdim))
         if e.rdim and not any(labels) and single:
             break  # gdxxrw extends a single-cell range down to the first row without labels
         if e.rdim and not all(labels):
             continue
         for c, head in cols:
-            v = book.number(ws, wf, r, c, what=f" ({e.name})")
+            v = book.number(ws, r, c, what=f" ({e.name})")
             if v is not None:
                 out.append((labels + head, v, _ref(ws.title, r, c)))
         if e.rdim == 0:
@@ -107,6 +106,15 @@ def read_gams_dashboard(path: str | Path, *, index: str = "Index", workbook: Wor
     """
     path = Path(path)
     book = _open(path)
+    try:
+        return _read_gams_dashboard(book, index, workbook)
+    finally:
+        book.file.close()
+
+
+def _read_gams_dashboard(book: _Sheets, index: str, workbook: Workbook | None
+                         ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    path = book.path
     entries = [e for e in _read_index(book, index) if e.type == "par"]
     known = [e for e in entries if e.name.lower() in FAMILIES]
     if not known:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from pathlib import Path
 
@@ -110,22 +111,29 @@ def sam_from_frame(raw: pd.DataFrame, *, file: object | None = None) -> pd.DataF
         raise SAMError("SAM is not square: rows and columns name different accounts "
                        f"(only in rows: {only_r or '-'}; only in columns: {only_c or '-'})", file=file)
     values = np.empty((len(rows), len(cols)))
+    # cells as read (read_sam: text or objects) from one array: per-element pandas access is slow;
+    # another frame's cells keep the scalar types raw.iat gives
+    as_read = all((isinstance(t, np.dtype) and t.kind == "O") or isinstance(t, pd.StringDtype) for t in raw.dtypes)
+    cells = raw.to_numpy(dtype=object) if as_read else None
     for i, r in enumerate(rows):
+        numbers = []  # the row's cells as floats, set in one assignment (per-element numpy writes are slow)
         for j, c in enumerate(cols):
-            v = raw.iat[i, j]
-            if v is None or (isinstance(v, str) and v.strip() == "") or (isinstance(v, float) and np.isnan(v)):
-                values[i, j] = 0.0  # an empty cell is zero
+            v = cells[i, j] if cells is not None else raw.iat[i, j]
+            if v is None or (isinstance(v, str) and v.strip() == "") or (isinstance(v, float) and math.isnan(v)):
+                numbers.append(0.0)  # an empty cell is zero
                 continue
             try:
-                values[i, j] = float(v)
+                x = float(v)
             except (TypeError, ValueError):
                 hint = (" (a decimal comma or a thousands separator? write plain numbers with a decimal point, "
                         "e.g. 1500.5)" if isinstance(v, str) and _DECIMAL_COMMA.match(v) else "")
                 raise SAMError(f"cell (row '{r}', column '{c}') is not a number: {v!r}{hint}",
                                file=file, label=f"{r}/{c}") from None
-            if not np.isfinite(values[i, j]):
+            if not math.isfinite(x):
                 raise SAMError(f"cell (row '{r}', column '{c}') is not finite: {v!r}",
                                file=file, label=f"{r}/{c}")
+            numbers.append(x)
+        values[i] = numbers
     sam = pd.DataFrame(values, index=pd.Index(rows, name="row"), columns=pd.Index(cols, name="column"))
     return sam.loc[rows, rows]
 

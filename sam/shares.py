@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from lewie.errors import SAMError
@@ -389,13 +390,16 @@ def sam_from_shares(e: EconomyShares, *, activities: Iterable[Activity] | None =
     labels = ([account("act", g, h) for g, h in acts] + [account("com", g) for g in goods]
               + [account("fac", f) for f in factors] + [account("hh", h) for h in H]
               + [account("out", o) for o in ("world", *LEAKAGES)])
-    sam = pd.DataFrame(0.0, index=pd.Index(labels, name="row"), columns=pd.Index(labels, name="column"))
-    known = set(labels)
+    at = {a: i for i, a in enumerate(labels)}
+    if len(at) != len(labels):
+        twice = sorted({a for a in labels if labels.count(a) > 1})
+        raise ValueError(f"accounts listed twice: {', '.join(twice)}")
+    x = np.zeros((len(labels), len(labels)))  # the flows, summed in a numpy array (per-cell pandas access is slow)
 
     def put(row: str, col: str, v: float) -> None:
-        if row not in known or col not in known:
+        if row not in at or col not in at:
             raise ValueError(f"flow {row} ← {col} ({v:g}) has no account in the SAM's account list")
-        sam.at[row, col] += v
+        x[at[row], at[col]] += v
 
     for (g, h), q in e.output.items():
         put(account("act", g, h), account("com", g), q)
@@ -409,6 +413,8 @@ def sam_from_shares(e: EconomyShares, *, activities: Iterable[Activity] | None =
         put(account("com", g), account("hh", h), v)
     for (k, h), v in fl.leak.items():
         put(account("out", k), account("hh", h), v)
+    # a view of x, laid out as pd.DataFrame(0.0, ...) lays it out (so the sums below add in the same order)
+    sam = pd.DataFrame(x, index=pd.Index(labels, name="row"), columns=pd.Index(labels, name="column"), copy=False)
     world = account("out", "world")
     for k in LEAKAGES:
         sam.at[world, account("out", k)] = sam.loc[account("out", k)].sum()

@@ -25,6 +25,7 @@ import pandas as pd
 
 from lewie.errors import InputError, did_you_mean
 from lewie.model.registry import workbook_names
+from lewie.sam.workbook_sheets import Grid, SheetsFile
 
 __all__ = [
     "WorkbookError", "Workbook", "read_workbook", "read_dashboard", "write_parameters", "read_parameters",
@@ -79,32 +80,42 @@ def _label(value) -> str:
 
 @dataclass
 class _Sheets:
-    """The workbook loaded twice: cached values, and formulas (to tell empty from uncalculated)."""
+    """A workbook's sheets read once (`lewie.sam.workbook_sheets`): stored values, and the formulas of a
+    sheet only when an empty cell has to be told from an uncalculated formula."""
 
     path: Path
-    values: object
-    formulas: object
+    file: SheetsFile
     log: list[str]
 
-    def sheet(self, name: str, *, cell: str | None = None, what: str = ""):
-        names = self.values.sheetnames
+    @property
+    def sheetnames(self) -> list[str]:
+        return self.file.sheetnames
+
+    def sheet(self, name: str, *, cell: str | None = None, what: str = "") -> Grid:
+        names = self.file.sheetnames
         for n in names:
             if n.lower() == name.lower():
-                return self.values[n], self.formulas[n]
+                return self._grid(self.file.values, n)
         raise WorkbookError(f"{what}sheet '{name}' does not exist{did_you_mean(name, names)}; "
                             f"sheets: {', '.join(names)}", file=self.path, cell=cell, label=name)
 
-    def number(self, ws, wf, row: int, col: int, *, what: str = "") -> float | None:
+    def _grid(self, read, name: str) -> Grid:
+        try:
+            return read(name)
+        except Exception as exc:  # openpyxl parses a read-only sheet when it is first used
+            raise WorkbookError(f"cannot read workbook: {exc}", file=self.path) from exc
+
+    def number(self, ws: Grid, row: int, col: int, *, what: str = "") -> float | None:
         """A numeric cell: None when empty (GAMS zero), float otherwise; text is an error."""
-        v = ws.cell(row=row, column=col).value
-        ref = _ref(ws.title, row, col)
+        v = ws.value(row, col)
         if v is None:
-            f = wf.cell(row=row, column=col).value
+            f = self._grid(self.file.formulas, ws.title).value(row, col)
             if isinstance(f, str) and f.startswith("="):
                 raise WorkbookError(f"formula {f} has no stored value{what} (the file was written "
                                     "without calculating it); open and save it in Excel or LibreOffice",
-                                    file=self.path, cell=ref)
+                                    file=self.path, cell=_ref(ws.title, row, col))
             return None
+        ref = _ref(ws.title, row, col)
         if isinstance(v, bool) or isinstance(v, (_dt.datetime, _dt.date, _dt.time, _dt.timedelta)):
             raise WorkbookError(f"expected a number{what}, found {v!r}", file=self.path, cell=ref)
         if isinstance(v, (int, float)):
@@ -125,6 +136,20 @@ class _Sheets:
             raise WorkbookError(f"number is not finite{what}: {s!r}", file=self.path, cell=ref)
         self.log.append(f"{ref}: number stored as text {s!r} read as {x:g}")
         return x
+
+
+def _open_sheets(path: Path, book: SheetsFile | None, log: list[str]) -> _Sheets:
+    """The workbook at ``path`` read through ``book`` (one `SheetsFile` shared by the readers of one
+    file), or through a new one."""
+    if book is None:
+        book = SheetsFile(path)
+    elif Path(book.path) != path:
+        raise ValueError(f"the SheetsFile passed reads {book.path}, not {path}")
+    try:
+        book.open()
+    except Exception as exc:  # openpyxl raises many types for unreadable files
+        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
+    return _Sheets(path, book, log)
 
 
 def _parse_range(text: str, *, file, cell: str):
@@ -250,7 +275,7 @@ def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
     """The entries of the index sheet. ``index`` is the sheet's name, or ``Sheet!A2`` as the GAMS main
     file writes it (``$setglobal input_sheet_index "Index_divided!A2"``): the table is read from that
     row down."""
-    names = book.values.sheetnames
+    names = book.sheetnames
     sheet_name, _, start = str(index).partition("!")
     sheet_name = sheet_name.strip().strip("'")
     index_name = next((n for n in names if n.lower() == sheet_name.lower()), None)
@@ -262,7 +287,7 @@ def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
                             "Type | Name | Range | rdim | cdim, as gdxxrw reads it; choose another with the "
                             f"scenario's workbook_index); sheets: {', '.join(names)}", file=book.path,
                             label=sheet_name)
-    ws, wf = book.sheet(index_name)
+    ws = book.sheet(index_name)
     first_row = 1
     if start.strip():
         from openpyxl.utils.cell import coordinate_from_string
@@ -272,21 +297,21 @@ def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
             raise WorkbookError(f"cannot read the index location '{index}' (write it as Index or Index!A2)",
                                 file=book.path, field="workbook_index") from None
     type_col = 1
-    for row in ws.iter_rows(min_row=first_row):
-        hit = [c.column for c in row if isinstance(c.value, str) and c.value.strip().lower() == "type"]
+    for r in range(first_row, ws.max_row + 1):
+        hit = [c for c, v in enumerate(ws.row(r), start=1) if isinstance(v, str) and v.strip().lower() == "type"]
         if hit:
             type_col = hit[0]
             break
     entries = []
     for r in range(first_row, ws.max_row + 1):
-        kind = _label(ws.cell(row=r, column=type_col).value).lower()
+        kind = _label(ws.value(r, type_col)).lower()
         if kind not in ("dset", "set", "par"):
             continue
-        name = _label(ws.cell(row=r, column=type_col + 1).value)
-        rng = _label(ws.cell(row=r, column=type_col + 2).value)
+        name = _label(ws.value(r, type_col + 1))
+        rng = _label(ws.value(r, type_col + 2))
         dims = []
         for k in (3, 4):
-            v = book.number(ws, wf, r, type_col + k, what=" (rdim/cdim)")
+            v = book.number(ws, r, type_col + k, what=" (rdim/cdim)")
             if v is not None and (v < 0 or not float(v).is_integer()):
                 raise WorkbookError(f"rdim/cdim must be a whole number, found {v:g}", file=book.path,
                                     cell=_ref(ws.title, r, type_col + k))
@@ -305,7 +330,7 @@ def _read_index(book: _Sheets, index: str = "Index") -> list[_IndexEntry]:
 def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
     """Elements (label, cell) of a one-dimensional set list, duplicates (any case) dropped."""
     sheet, c0, r0, c1, r1, single = _parse_range(e.range, file=book.path, cell=e.cell)
-    ws, _ = book.sheet(sheet, cell=e.cell, what=f"range '{e.range}' of {e.type} '{e.name}': ")
+    ws = book.sheet(sheet, cell=e.cell, what=f"range '{e.range}' of {e.type} '{e.name}': ")
     across = e.cdim >= 1 and e.rdim == 0
     if e.rdim > 1 or e.cdim > 1 or (e.rdim and e.cdim):
         raise WorkbookError(f"{e.type} '{e.name}': only one-dimensional set lists are supported "
@@ -314,7 +339,7 @@ def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
         cells = []
         r, c = r0, c0
         while r <= ws.max_row and c <= ws.max_column:
-            lab = _label(ws.cell(row=r, column=c).value)
+            lab = _label(ws.value(r, c))
             if not lab:
                 break
             cells.append((lab, _ref(ws.title, r, c)))
@@ -324,7 +349,7 @@ def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
                 r += 1
     else:
         coords = ([(r0, c) for c in range(c0, c1 + 1)] if across else [(r, c0) for r in range(r0, r1 + 1)])
-        cells = [(_label(ws.cell(row=r, column=c).value), _ref(ws.title, r, c)) for r, c in coords]
+        cells = [(_label(ws.value(r, c)), _ref(ws.title, r, c)) for r, c in coords]
         cells = [(lab, ref) for lab, ref in cells if lab]
     if not cells:
         raise WorkbookError(f"range '{e.range}' of {e.type} '{e.name}' holds no labels: it points outside "
@@ -336,7 +361,7 @@ def _read_set(book: _Sheets, e: _IndexEntry) -> list[tuple[str, str]]:
     return list(seen.values())
 
 
-def read_workbook(path: str | Path, *, index: str = "Index") -> Workbook:
+def read_workbook(path: str | Path, *, index: str = "Index", book: SheetsFile | None = None) -> Workbook:
     """Parse a LEWIE input workbook, driven by its index sheet (``index``: ``Index`` by default, or
     e.g. ``Index_divided`` / ``Index_divided!A2``), the way gdxxrw and GAMS's ``$load`` read it:
 
@@ -353,20 +378,25 @@ def read_workbook(path: str | Path, *, index: str = "Index") -> Workbook:
     holds values: it names the cell and the closest declared label) and, through the scenario, in the
     results' attributes. Still errors, naming the file and the cell: no index sheet, a range pointing
     to a missing sheet or outside the data, text in a numeric cell, duplicate rows (same var/g/gg/f).
+
+    ``book``: the file already opened (`lewie.sam.workbook_sheets.SheetsFile` of ``path``), shared with
+    `read_dashboard` so that a load reads the file once; the caller closes it.
     """
     path = Path(path)
     if not path.exists():
         raise WorkbookError("file not found", file=path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise WorkbookError(f"unsupported workbook type '{path.suffix}' (use .xlsx)", file=path)
+    sheets = _open_sheets(path, book, [])
     try:
-        import openpyxl
-        values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False)
-    except Exception as exc:  # openpyxl raises many types for unreadable files
-        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
-    log: list[str] = []
-    book = _Sheets(path, values, formulas, log)
+        return _read_workbook(sheets, index)
+    finally:
+        if book is None:
+            sheets.file.close()
+
+
+def _read_workbook(book: _Sheets, index: str) -> Workbook:
+    path, log = book.path, book.log
     entries = _read_index(book, index)
     skipped: list[str] = []
 
@@ -423,12 +453,12 @@ def read_workbook(path: str | Path, *, index: str = "Index") -> Workbook:
 
     # ---- the parameter table
     sheet, c0, r0, c1, r1, single = _parse_range(par.range, file=path, cell=par.cell)
-    ws, wf = book.sheet(sheet, cell=par.cell, what=f"range '{par.range}' of par '{par.name}': ")
+    ws = book.sheet(sheet, cell=par.cell, what=f"range '{par.range}' of par '{par.name}': ")
     last_row = ws.max_row if single else r1
     hh_cols: list[tuple[int, str]] = []
     c = c0 + par.rdim
     while c <= (ws.max_column if single else c1):
-        lab = _label(ws.cell(row=r0, column=c).value)
+        lab = _label(ws.value(r0, c))
         if not lab:
             break  # household columns end at the first empty header: later columns are free text
         hh_cols.append((c, lab))
@@ -475,11 +505,11 @@ def read_workbook(path: str | Path, *, index: str = "Index") -> Workbook:
     column_at = {hh.lower(): col for col, hh in hh_display}
     empty_rows: list[str] = []
     for r in range(r0 + 1, last_row + 1):
-        raw = [_label(ws.cell(row=r, column=c0 + k).value) for k in range(4)]
-        if not any(raw) and all(ws.cell(row=r, column=col).value is None for col, _ in hh_display):
+        raw = [_label(ws.value(r, c0 + k)) for k in range(4)]
+        if not any(raw) and all(ws.value(r, col) is None for col, _ in hh_display):
             continue  # a blank line
         var, g, gg, f = raw
-        vals = [(col, hh, book.number(ws, wf, r, col, what=f" for {var}" if var else "")) for col, hh in hh_display]
+        vals = [(col, hh, book.number(ws, r, col, what=f" for {var}" if var else "")) for col, hh in hh_display]
         vals = [(col, hh, v) for col, hh, v in vals if v is not None]
         here = _ref(ws.title, r, c0)
         desc_raw = "|".join(raw).rstrip("|")
@@ -539,30 +569,35 @@ _HEADER_NAMES = {"sim": "sim", "simulation": "sim", "scenario": "sim", "g": "goo
                  "household": "household", "value": "value", "shock": "value", "amount": "value"}
 
 
-def read_dashboard(path: str | Path, sheet: str = "Sims", *, workbook: Workbook | None = None) -> pd.DataFrame:
+def read_dashboard(path: str | Path, sheet: str = "Sims", *, workbook: Workbook | None = None,
+                   book: SheetsFile | None = None) -> pd.DataFrame:
     """Read the shocks of a simulation dashboard: a DataFrame with columns sim, good, factor, household, value.
 
     Shock rows are ``sim | g | f | h | value`` (the example repeats the sim name after h, in the order of
     the GAMS parameter ``fsim(g,f,h,sim)``: ``sim | g | f | h | sim | value``). Title lines (a row with
     no number) are skipped; a header line naming the columns (sim, g, f, h, value) is used when present.
     With ``workbook`` the labels are checked against its sets and given their display spelling.
+    ``book``: the file already opened (as for `read_workbook`; the caller closes it).
     """
     path = Path(path)
     if not path.exists():
         raise WorkbookError("file not found", file=path)
+    sheets = _open_sheets(path, book, [])
     try:
-        import openpyxl
-        values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False)
-    except Exception as exc:
-        raise WorkbookError(f"cannot read workbook: {exc}", file=path) from exc
-    book = _Sheets(path, values, formulas, [])
-    ws, wf = book.sheet(sheet)
+        return _read_dashboard(sheets, sheet, workbook)
+    finally:
+        if book is None:
+            sheets.file.close()
+
+
+def _read_dashboard(book: _Sheets, sheet: str, workbook: Workbook | None) -> pd.DataFrame:
+    path = book.path
+    ws = book.sheet(sheet)
     header: dict[str, int] | None = None
     out: list[tuple] = []
     where: dict[tuple, str] = {}
     for r in range(1, ws.max_row + 1):
-        cells = [(c, ws.cell(row=r, column=c).value) for c in range(1, ws.max_column + 1)]
+        cells = [(c, ws.value(r, c)) for c in range(1, ws.max_column + 1)]
         cells = [(c, v) for c, v in cells if v is not None and not (isinstance(v, str) and not v.strip())]
         if not cells:
             continue
@@ -574,8 +609,8 @@ def read_dashboard(path: str | Path, sheet: str = "Sims", *, workbook: Workbook 
                 header = found
             continue  # a title or header line
         if header is not None:
-            labels = {k: _label(ws.cell(row=r, column=c).value) for k, c in header.items() if k != "value"}
-            value = book.number(ws, wf, r, header["value"], what=" (shock value)")
+            labels = {k: _label(ws.value(r, c)) for k, c in header.items() if k != "value"}
+            value = book.number(ws, r, header["value"], what=" (shock value)")
             if value is None:
                 continue
             sim = labels.get("sim", "")

@@ -371,12 +371,13 @@ def _parameter_table(wb: Workbook, H: list[str], bad_keys: set, log: list[str]) 
     around them and rescales each draw, as the GAMS code does.
     """
     out = []
+    rows_of: dict[str, list] = {}  # the data's rows by variable (lower case), in order: wb.entries(var) of each
+    for r in wb.data.itertuples(index=False):
+        rows_of.setdefault(r.var.lower(), []).append(r)
     for name, var in GAMS_PARAMETER.items():
-        est = wb.entries(var)
-        ses = wb.entries(var + "_se")
         keys: dict[tuple, list[float]] = {}
-        for df, k in ((est, 0), (ses, 1)):
-            for r in df.itertuples(index=False):
+        for k, v in ((0, var), (1, var + "_se")):
+            for r in rows_of.get(v.lower(), []):
                 if r.household not in H:
                     continue
                 if (r.var.lower(), r.good.lower(), r.good2.lower(), r.factor.lower(), r.household.lower()) in bad_keys:

@@ -263,7 +263,7 @@ class CompiledSystem:
     def _finalise(self, tb: _TapeBuilder, residual_nodes: np.ndarray, jac_nodes: np.ndarray) -> None:
         ops, args, weights = tb.ops, tb.args, tb.weights
         nn = len(ops)
-        depth = np.zeros(nn, dtype=np.int64)
+        depth = [0] * nn  # Python lists, not numpy element access, in these per-node loops
         for i, (op, a) in enumerate(zip(ops, args)):
             if op not in _LEAVES:
                 depth[i] = 1 + max(depth[j] for j in a)
@@ -274,11 +274,12 @@ class CompiledSystem:
                                                  else "", args[i][0] if ops[i] in ("x", "p") else i))
         new_of = np.empty(nn, dtype=np.int64)
         new_of[inner] = np.arange(nn)
+        new = new_of.tolist()
         self.n_nodes = nn
         self._ops = [ops[i] for i in inner]
-        self._args = [tuple(int(new_of[j]) for j in args[i]) if ops[i] not in _LEAVES else args[i] for i in inner]
+        self._args = [tuple(new[j] for j in args[i]) if ops[i] not in _LEAVES else args[i] for i in inner]
         self._weights = [weights[i] for i in inner]
-        self._depth = depth[inner]
+        self._depth = np.asarray(depth, dtype=np.int64)[inner]
         self.residual_nodes = new_of[residual_nodes]
         self.jac_nodes = new_of[jac_nodes]
         # leaves: x nodes 0..n-1 (variable j at node j), p nodes n..n+k-1, then constants

@@ -347,19 +347,20 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
     the calibration rules at the SAM's shares, evaluated as draw 0 of a Monte Carlo run."""
     S = sam
     H, G, F = s.households, s.goods, s.factors
-    _check_supported_flows(S, s, tol)
+    at = _cells(S)
+    _check_supported_flows(S, s, tol, at)
     cal = Calibration(structure=s)
     p, lv = cal.params, cal.levels
 
     # --- the data: output, intermediate and factor payments, incomes, spending
-    qp = {(g, h): S.at[account("act", g, h), account("com", g)] for g, h in s.activities}
+    qp = {(g, h): at(account("act", g, h), account("com", g)) for g, h in s.activities}
     bad = [f"act:{g}:{h}" for (g, h), v in qp.items() if v <= 0]
     if bad:
         raise CalibrationError(f"activities with no output (row act:g:h, column com:g): {bad}")
-    ids = {(g, gg, h): S.at[account("com", gg), account("act", g, h)]
+    ids = {(g, gg, h): at(account("com", gg), account("act", g, h))
            for g, h in s.activities for gg in G}
     cal.input_uses = tuple(k for k, v in ids.items() if v != 0)
-    payments = {(g, f, h): S.at[account("fac", f), account("act", g, h)]
+    payments = {(g, f, h): at(account("fac", f), account("act", g, h))
                 for g, h in s.activities for f in F}
     cal.factor_uses = tuple(k for k, v in payments.items() if v != 0)
     for (g, f, h) in cal.factor_uses:
@@ -386,14 +387,14 @@ def calibrate(sam: pd.DataFrame, s: Structure, *, tol: float = 1e-9) -> Calibrat
         if y <= 0:
             raise CalibrationError(f"household 'hh:{h}' has no income (row total {y:g})")
     for leak in LEAKAGES:
-        p[RATE_OF[leak]] = {h: S.at[account("out", leak), account("hh", h)] / income[h] for h in H}
+        p[RATE_OF[leak]] = {h: at(account("out", leak), account("hh", h)) / income[h] for h in H}
     local = {h: income[h] * (1 - sum(p[RATE_OF[k]][h] for k in LEAKAGES)) for h in H}
-    qc = {(g, h): S.at[account("com", g), account("hh", h)] for g in G for h in H}
+    qc = {(g, h): at(account("com", g), account("hh", h)) for g in G for h in H}
     cal.consumption = tuple(k for k, v in qc.items() if v != 0)
     p["budget_share"] = {k: qc[k] / local[k[1]] for k in cal.consumption}
     p["min_consumption"] = {k: 0.0 for k in cal.consumption}
 
-    endow = {(f, h): S.at[account("hh", h), account("fac", f)] for f in s.tradable_factors for h in H}
+    endow = {(f, h): at(account("hh", h), account("fac", f)) for f in s.tradable_factors for h in H}
     cal.labour_supply = tuple(k for k, v in endow.items() if v != 0)
     p["labour_elasticity"] = {(f, h): elasticity_of(s, f, h) for f, h in cal.labour_supply}
     p["world_price"] = {g: 1.0 for g in s.goods_at("world")}
@@ -434,8 +435,20 @@ def point_values(rules: CalibrationRules, cal: Calibration) -> tuple[dict[str, d
     return rules.labelled(params, rules.PARAMETERS), rules.labelled(levels, rules.LEVELS)
 
 
-def _check_supported_flows(S: pd.DataFrame, s: Structure, tol: float) -> None:
-    """Fail on SAM flows the model has no place for, and on fixed-factor rents paid to others."""
+def _cells(S: pd.DataFrame):
+    """``at(row, column)``: ``S.at[row, column]``, read from one numpy array when the SAM is all float64
+    with unique labels (as `lewie.sam.read_sam` gives it): per-element pandas access is slow."""
+    if not (S.index.is_unique and S.columns.is_unique and all(t == np.float64 for t in S.dtypes)):
+        return lambda r, c: S.at[r, c]
+    x = S.to_numpy()
+    rows = {r: i for i, r in enumerate(S.index)}
+    cols = {c: j for j, c in enumerate(S.columns)}
+    return lambda r, c: x[rows[r], cols[c]]
+
+
+def _check_supported_flows(S: pd.DataFrame, s: Structure, tol: float, at) -> None:
+    """Fail on SAM flows the model has no place for, and on fixed-factor rents paid to others
+    (``at``: the SAM's cells, `_cells`)."""
     scale = max(1.0, float(np.abs(S.to_numpy()).max()))
     from lewie.sam.check import unsupported_flows  # the one rule `lewie sam check` uses too
     acts = {account("act", g, h): (g, h) for g, h in s.activities}
@@ -446,17 +459,17 @@ def _check_supported_flows(S: pd.DataFrame, s: Structure, tol: float) -> None:
     for f in s.fixed_factors:
         col = account("fac", f)
         for h in s.households:
-            owned = sum(S.at[col, a] for a, (g, hh) in acts.items() if hh == h)
-            paid = S.at[account("hh", h), col]
+            owned = sum(at(col, a) for a, (g, hh) in acts.items() if hh == h)
+            paid = at(account("hh", h), col)
             if abs(owned - paid) > tol * scale:
                 raise CalibrationError(
                     f"fixed factor '{f}' is activity-specific, so its rent goes to the household group "
                     f"that uses it: 'hh:{h}' should receive {owned:g} from 'fac:{f}' but receives {paid:g}. "
                     f"If '{f}' is traded, list it under [markets]")
         for cell in ((account("out", "world"), col), (col, account("out", "world"))):
-            if S.at[cell] != 0:
+            if at(*cell) != 0:
                 raise CalibrationError(f"fixed factor '{f}' is traded with the outside ({cell[0]}, {cell[1]}) "
-                                       f"= {S.at[cell]:g}; if it is tradable, list it under [markets]")
+                                       f"= {at(*cell):g}; if it is tradable, list it under [markets]")
 
 
 def _check_priced_markets(cal: Calibration, s: Structure) -> None:

@@ -121,7 +121,9 @@ class Simulation:
         from lewie.sam.workbook_calibration import calibrate_workbook
         sc = self.scenario
         from lewie.sam.workbook_names import resolve_names
-        wb = read_workbook(sc.workbook, index=sc.workbook_index)
+        from lewie.sam.workbook_sheets import SheetsFile
+        book = SheetsFile(sc.workbook)  # read once, for the workbook and a dashboard sheet in it
+        wb = read_workbook(sc.workbook, index=sc.workbook_index, book=book)
         wb, names = resolve_names(wb, sc.workbook_names, file=sc.source)
         self.workbook_skipped, self.workbook_names = list(wb.skipped), names.lines()
         self.workbook_accounts = list(wb.accounts)
@@ -152,8 +154,10 @@ class Simulation:
                 before, sc = sc, _gams_dashboard(sc, file, wb)
                 self.no_cost_variants = _transfer_nothing(sc, before)
             else:
-                rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb)
+                same = Path(file) == Path(sc.workbook)
+                rows = read_dashboard(file, sc.dashboard.sheet, workbook=wb, book=book if same else None)
                 sc = with_dashboard(sc, rows, file=file)
+        book.close()
         self.scenario = sc
 
     def validate(self) -> "Simulation":
