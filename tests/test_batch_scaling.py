@@ -181,7 +181,7 @@ def test_tasks_place_split_scenarios_on_one_worker_and_larger_work_first(tmp_pat
             return len(self.calls)
 
     client = Client()
-    tasks = B._Tasks(client, n_scenarios=2, retries=0, solve=None)
+    tasks = B._Tasks(client, tmp_path / "out", n_scenarios=2, retries=0, solve=None)
     tasks.solve(aqua)
     tasks.solve(zambia)
     homes = [kw.get("workers") for _, _, kw in client.calls]
@@ -191,13 +191,18 @@ def test_tasks_place_split_scenarios_on_one_worker_and_larger_work_first(tmp_pat
     assert prio[0] == prio[1] > prio[2] == prio[3] > 0
     assert all(args[2] is None and kw["simulation"] is sp.simulation  # the validation's calibrated simulation
                for (_, args, kw), sp in zip(client.calls, [aqua, aqua, zambia, zambia]))
-    writes = tasks.write_all(tmp_path / "out")
-    assert len(writes) == 4 and not tasks.solved
-    assert all(fn is B.write_result and kw["priority"] > max(prio) for fn, _, kw in client.calls[4:])
+    assert all(kw["out"] == str(tmp_path / "out") and kw["run"] == tasks.run for _, _, kw in client.calls)
+    assert [kw["final"] for _, _, kw in client.calls] == [False] * 4  # chunk files, merged by the client
+    solved = next(iter(tasks.chunks))
+    tasks.write(solved)  # a chunk solved before the batch started: written where its results are
+    fn, args, kw = client.calls[-1]
+    assert fn is B.write_result and args[0] == solved and kw["priority"] > max(prio) and "workers" not in kw
+    assert solved not in tasks.chunks and len(tasks.chunks) == 4
     whole = P.plan_batch([ZAMBIA], tmp_path / "w", draws=3, chunk_size=4)
     client.calls.clear()
-    B._Tasks(client, n_scenarios=2, retries=0, solve=None).solve(whole.scenarios[0])
+    B._Tasks(client, tmp_path / "out", n_scenarios=2, retries=0, solve=None).solve(whole.scenarios[0])
     assert len(client.calls) == 1 and "workers" not in client.calls[0][2]  # one task: the scheduler places it
+    assert client.calls[0][2]["final"]  # which writes the scenario's results file
 
 
 @pytest.mark.parametrize("scenario", [ZAMBIA, LESOTHO], ids=["zambia", "lesotho"])
@@ -292,3 +297,26 @@ def test_a_worker_builds_from_the_validations_simulation_as_from_the_scenario(tm
     from lewie.errors import StageError
     with pytest.raises(StageError, match="calibrated simulation"):
         MonteCarlo(built)
+
+
+def test_a_chunk_is_written_by_its_solve_once_the_batch_has_started(tmp_path):
+    """Before the client has written the manifest naming the batch's run, a solved chunk stays in memory
+    (the client has it written later); after, the solve writes it. Another run's manifest is not ours."""
+    plan = P.plan_batch([ZAMBIA], tmp_path / "out", draws=2, chunk_size=3)
+    sp, = plan.scenarios
+    chunk = sp.chunks[0]
+    out = str(plan.out)
+    before = B.solve_chunk(sp.scenario, chunk, simulation=sp.simulation, out=out, run="run-a", final=True)
+    assert isinstance(before, tuple) and not plan.out.exists()  # nothing written, not even the folder
+    B.start(plan, run="run-b")  # another run's manifest
+    again = B.solve_chunk(sp.scenario, chunk, simulation=sp.simulation, out=out, run="run-a", final=True)
+    assert isinstance(again, tuple) and not sp.output(plan.out).exists()
+    B.start(plan, run="run-a")
+    assert json.loads((plan.out / P.MANIFEST).read_text())["run"] == "run-a"
+    report = B.solve_chunk(sp.scenario, chunk, simulation=sp.simulation, out=out, run="run-a", final=True)
+    assert isinstance(report, dict) and report["final"] and sp.output(plan.out).exists()
+    written = sp.output(plan.out).read_bytes()
+    sp.output(plan.out).unlink()
+    B.write_result(before, chunk, out, final=True)  # the results kept in memory, written later: the same file
+    assert sp.output(plan.out).read_bytes() == written
+    assert P.manifest_differences(json.loads((plan.out / P.MANIFEST).read_text()), plan.manifest()) == []

@@ -172,7 +172,7 @@ def test_split_scenarios_go_to_the_least_loaded_worker_and_stay_there(tmp_path):
                            chunks=[Chunk("s", k, a, a + 9) for a in (0, 10)])
            for k, nv in (("k1", 3), ("k2", 1), ("k3", 1), ("k4", 1))]
     client = Client(["w2", "w1"])
-    tasks = _Tasks(client, n_scenarios=4, retries=0, solve=None)
+    tasks = _Tasks(client, tmp_path, n_scenarios=4, retries=0, solve=None)
     for sp in sps:
         tasks.solve(sp)
     home = dict(client.where)
@@ -180,7 +180,7 @@ def test_split_scenarios_go_to_the_least_loaded_worker_and_stay_there(tmp_path):
     assert home["k1"] == "w1" and {home["k2"], home["k3"], home["k4"]} == {"w2"}  # 60 vs 60 draw-variants
     for workers, n in ((["w1"], 4), (["w1", "w2"], 1)):  # one worker, or fewer scenarios than workers: anywhere
         client = Client(workers)
-        tasks = _Tasks(client, n_scenarios=n, retries=0, solve=None)
+        tasks = _Tasks(client, tmp_path, n_scenarios=n, retries=0, solve=None)
         tasks.solve(sps[0])
         assert {w for _, w in client.where} == {None}
 

@@ -263,10 +263,12 @@ def _write_atomic_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_manifest(plan: BatchPlan) -> Path:
+def write_manifest(plan: BatchPlan, *, run: str | None = None) -> Path:
+    """Write the plan's manifest; ``run``: the identifier of the process writing the batch now (its
+    workers write their results once they find it there: `lewie.runs.dask_batch.batch_started`)."""
     plan.out.mkdir(parents=True, exist_ok=True)
     path = plan.out / MANIFEST
-    _write_atomic_text(path, json.dumps(plan.manifest(), indent=1) + "\n")
+    _write_atomic_text(path, json.dumps({**plan.manifest(), **({"run": run} if run else {})}, indent=1) + "\n")
     return path
 
 

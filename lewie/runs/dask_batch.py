@@ -166,17 +166,19 @@ def _solve_range(mc, first: int, last: int) -> xr.Dataset:
     return merge_draws([mc.solve(a, min(a + size - 1, last)) for a in range(first, last + 1, size)])
 
 
-def solve_chunk(scenario: Scenario, chunk: Chunk, solve: SolveFn | None = None, *,
-                simulation=None) -> tuple[xr.Dataset, dict]:
-    """On a worker: solve one chunk's draws, every variant. Writes nothing: the results stay in the
-    worker's memory until `write_result` (on the same worker) writes them, once the client has
-    validated the whole batch (`run_batch`).
+def solve_chunk(scenario: Scenario, chunk: Chunk, solve: SolveFn | None = None, *, simulation=None,
+                out: str | None = None, run: str | None = None, final: bool = False):
+    """On a worker: solve one chunk's draws, every variant, and write them (`write_result`) if the batch
+    has started (``out``'s manifest names the batch's ``run``: every scenario file is valid and the
+    folder is the batch's, `batch_started`). Else (the client still validating, or no ``out``) the
+    results stay in the worker's memory: returns ``(results, report)``, which the client has written
+    on this worker once it may (`write_result` as a task of its own).
 
     ``simulation``: the scenario calibrated by the client's validation (`lewie.runs.batch_plan.plan_batch`),
     which the worker builds from instead of reading and calibrating the economy again; ``solve``
-    replaces `lewie.runs.montecarlo.MonteCarlo` (called with the scenario and the draw range). Returns
-    the results and what the client reports (seconds, CPU seconds, when it started (``time.time()``),
-    worker pid, whether it built the scenario)."""
+    replaces `lewie.runs.montecarlo.MonteCarlo` (called with the scenario and the draw range). The
+    report: seconds, CPU seconds, when it started (``time.time()``), worker pid, whether it built the
+    scenario (and `write_result`'s)."""
     started, t0, c0 = time.time(), time.perf_counter(), time.thread_time()
     built = solve is None and chunk.key not in _SOLVERS  # this worker builds the scenario for this chunk
     if solve is None:
@@ -184,9 +186,30 @@ def solve_chunk(scenario: Scenario, chunk: Chunk, solve: SolveFn | None = None, 
                             key=chunk.key)
     else:
         ds = solve(scenario, chunk.first, chunk.last)
-    return ds, {"ident": chunk.ident, "draws": chunk.n_draws, "started": started,
-                "solve_seconds": time.perf_counter() - t0, "solve_cpu": time.thread_time() - c0, "pid": os.getpid(),
-                "built": built}
+    report = {"ident": chunk.ident, "draws": chunk.n_draws, "started": started,
+              "solve_seconds": time.perf_counter() - t0, "solve_cpu": time.thread_time() - c0, "pid": os.getpid(),
+              "built": built}
+    if out is not None and run is not None and batch_started(out, run):
+        return write_result((ds, report), chunk, out, final=final)
+    return ds, report
+
+
+_STARTED: set[str] = set()  # per worker process: the runs found started (`batch_started`)
+
+
+def batch_started(out: str | Path, run: str) -> bool:
+    """Whether the batch ``run`` may write to ``out``: its client has validated every scenario file,
+    locked the folder and written the manifest naming the run (`start`). Read from the manifest, a
+    file (the output folder is shared by the client and the workers), once per worker and run."""
+    if run in _STARTED:
+        return True
+    try:
+        if (read_manifest(out) or {}).get("run") != run:
+            return False
+    except InputError:  # being replaced, or not ours: not started as far as this task knows
+        return False
+    _STARTED.add(run)
+    return True
 
 
 def write_result(solved: tuple[xr.Dataset, dict], chunk: Chunk, out: str, *, final: bool = False) -> dict:
@@ -365,7 +388,13 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
 # The scheduler gives each worker one task at a time (worker-saturation 1.0; Dask's default 1.1 gives a
 # single-threaded worker two): a worker that finishes asks for the next, largest first, so the workers
 # end together instead of one finishing a second task it was given early while the other idles.
-WORKER_SETTINGS = {"distributed.worker.profile.enabled": False, "distributed.scheduler.worker-saturation": 1.0}
+# Dask's periodic bookkeeping runs less often than its defaults (event-loop tick every 20 ms, system
+# monitor every 0.5 s, each worker's memory checked by its nanny every 0.1 s): an idle 2-worker cluster
+# used 0.078 CPU-s per second with the defaults and 0.016 with these, CPU that the solves share on a
+# small machine. A worker above its memory limit is still stopped by its nanny, within a second.
+WORKER_SETTINGS = {"distributed.worker.profile.enabled": False, "distributed.scheduler.worker-saturation": 1.0,
+                   "distributed.admin.tick.interval": "500ms", "distributed.admin.system-monitor.interval": "2s",
+                   "distributed.worker.memory.monitor-interval": "1s"}
 # variables the nannies put in their workers' environment that lewie's workers do without (see
 # `_allocator_defaults`: the solver's arrays mapped and unmapped by the kernel at each allocation)
 WORKER_ENVIRON_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
@@ -537,9 +566,9 @@ def prepare(plan: BatchPlan, *, resume: bool = False, overwrite: bool = False) -
     return todo
 
 
-def start(plan: BatchPlan, *, resume: bool = False) -> None:
+def start(plan: BatchPlan, *, resume: bool = False, run: str | None = None) -> None:
     """Make the output folder the batch's: without ``resume``, remove what an earlier batch left there
-    (its chunk files and results); write the manifest."""
+    (its chunk files and results); write the manifest (with ``run``, the batch's workers may write)."""
     out = plan.out
     old = read_manifest(out)
     if not resume and old is not None:  # --overwrite: the old batch's chunk folders, by its manifest
@@ -548,7 +577,7 @@ def start(plan: BatchPlan, *, resume: bool = False) -> None:
                 shutil.rmtree(out / CHUNK_DIR / f"{s['stem']}-{s['key'][:16]}", ignore_errors=True)
         for s in old.get("scenarios", []):
             (out / f"{s['stem']}.nc").unlink(missing_ok=True)
-    write_manifest(plan)
+    write_manifest(plan, run=run)
 
 
 def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None = None, seed: int | None = None,
@@ -579,7 +608,7 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     settings = dict(draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
     tasks = None
     if client is not None and not resume:  # each scenario solved while the client validates the next ones
-        tasks = _Tasks(client, n_scenarios=len(set(files)), retries=retries, solve=solve)
+        tasks = _Tasks(client, out, n_scenarios=len(set(files)), retries=retries, solve=solve)
         try:
             plan = plan_batch(files, out, **settings, on_scenario=tasks.solve)
         except BaseException:
@@ -599,27 +628,28 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
 
 
 class _Tasks:
-    """The Dask tasks of a batch: each chunk solved on a worker (`solve_chunk`, its results kept in the
-    worker's memory) as soon as its scenario is validated, and written there (`write_result`) once the
-    batch may write (`write_all`: every file valid, the folder locked, the manifest written).
+    """The Dask tasks of a batch: each chunk solved on a worker (`solve_chunk`) as soon as its scenario is
+    validated. A chunk solved once the batch has started (every file valid, the folder locked, the
+    manifest written with the batch's ``run``) is written by its task; one solved earlier stays in its
+    worker's memory until the client has it written there (`write`).
 
     Placement: a scenario solved as one task goes to whichever worker is free (the scheduler's
     choice, larger scenarios first: each task's priority is its work); the chunks of a scenario solved
     in several go to one worker, the least loaded so far (a worker builds and compiles a scenario once
     and keeps it for its next chunks), loosely (``allow_other_workers``: work stealing still moves a
-    chunk to an idle worker at the end); with fewer scenarios than workers, anywhere. A chunk's
-    write runs on the worker holding its results, before any further solve there."""
+    chunk to an idle worker at the end); with fewer scenarios than workers, anywhere. A write runs on
+    the worker holding the chunk's results, before any further solve there."""
 
     WRITE_PRIORITY = 1 << 60  # above any solve's (its work: draws × variants × economy size)
 
-    def __init__(self, client, *, n_scenarios: int, retries: int, solve: SolveFn | None):
+    def __init__(self, client, out: str | Path, *, n_scenarios: int, retries: int, solve: SolveFn | None):
         _check_workers(client)
         self.client, self.retries, self.solve_fn = client, retries, solve
+        self.out, self.run = str(out), uuid.uuid4().hex
         self.workers = sorted(client.scheduler_info()["workers"])
         self.n_scenarios = n_scenarios
         self.load = {w: 0.0 for w in self.workers}
-        self.solved: dict = {}  # Chunk -> (future of `solve_chunk`, its ScenarioPlan)
-        self.futures: list = []  # every future submitted (cancelled at the end if still running)
+        self.chunks: dict = {}  # future -> (Chunk, final): the tasks not yet reported
 
     def _home(self, sp: ScenarioPlan, chunks: list[Chunk], work: float) -> str | None:
         if len(chunks) < 2 or len(self.workers) < 2 or self.n_scenarios < len(self.workers):
@@ -636,33 +666,31 @@ class _Tasks:
         per_draw = max(1, len(sp.variants)) * sp.size
         home = self._home(sp, chunks, per_draw * sum(c.n_draws for c in chunks))
         where = dict(workers=[home], allow_other_workers=True) if home else {}
+        final = _is_whole(sp)
         for c in chunks:
             f = self.client.submit(solve_chunk, sp.scenario, c, self.solve_fn, simulation=sp.simulation,
-                                   retries=self.retries, pure=False, priority=int(per_draw * c.n_draws),
+                                   out=self.out, run=self.run, final=final, retries=self.retries, pure=False,
+                                   priority=int(per_draw * c.n_draws),
                                    key=f"lewie-solve-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}",
                                    **where)
-            self.solved[c] = (f, sp)
-            self.futures.append(f)
+            self.chunks[f] = (c, final)
 
-    def write_all(self, out: Path) -> dict:
-        """Submit the write of every chunk solved or being solved; returns future -> Chunk. The client
-        drops its hold on the solves' results: each is freed once written."""
-        writes = {}
-        for c, (f, sp) in self.solved.items():
-            w = self.client.submit(write_result, f, c, str(out), final=_is_whole(sp), retries=self.retries,
-                                   pure=False, priority=self.WRITE_PRIORITY,
-                                   key=f"lewie-write-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}")
-            writes[w] = c
-            self.futures.append(w)
-        self.solved.clear()
-        return writes
+    def write(self, solved):
+        """Have a chunk solved before the batch started (``solved``: its `solve_chunk` future, whose
+        results stay on its worker) written there; returns the write's future. The client's hold on
+        the results is dropped: they are freed once written."""
+        c, final = self.chunks.pop(solved)
+        w = self.client.submit(write_result, solved, c, self.out, final=final, retries=self.retries, pure=False,
+                               priority=self.WRITE_PRIORITY,
+                               key=f"lewie-write-{c.key[:16]}-{c.first}-{c.last}-{uuid.uuid4().hex[:8]}")
+        self.chunks[w] = (c, final)
+        return w
 
     def cancel(self) -> None:
-        pending = [f for f in self.futures if not f.done()]
+        pending = [f for f in self.chunks if not f.done()]
         if pending:
             self.client.cancel(pending)
-        self.futures.clear()
-        self.solved.clear()
+        self.chunks.clear()
 
 
 def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, client, resume, overwrite, retries,
@@ -677,12 +705,11 @@ def _run_batch_locked(plan: BatchPlan, *, scheduler, n_workers, processes, clien
         if not todo:
             start(plan, resume=resume)
         elif client is not None:
-            start(plan, resume=resume)
-            outcome.workers = _solve_on(client, plan, todo, outcome, tasks=tasks, **solve_args)
+            outcome.workers = _solve_on(client, plan, todo, outcome, resume=resume, tasks=tasks, **solve_args)
         else:
             with dask_client(scheduler, n_workers=n_workers, processes=processes) as cl:
-                start(plan, resume=resume)  # the folder is touched only once the cluster is there
-                outcome.workers = _solve_on(cl, plan, todo, outcome, **solve_args)
+                # (the folder is touched only once the cluster is there)
+                outcome.workers = _solve_on(cl, plan, todo, outcome, resume=resume, **solve_args)
     except KeyboardInterrupt:
         saved = sum(len(sp.chunks) if _output_is_done(sp, plan) else sum(chunk_is_done(c, plan.out) for c in sp.chunks)
                     for sp in plan.scenarios)
@@ -708,19 +735,21 @@ def _is_whole(sp: ScenarioPlan) -> bool:
     return len(sp.chunks) == 1 and sp.chunks[0].first == 0
 
 
-def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, retries: int, progress: bool,
-              stream, solve, on_chunk, tasks: _Tasks | None = None) -> int:
-    """Solve and write the chunks ``todo`` (those ``tasks`` has been solving meanwhile, or all of them
-    submitted now), merge each scenario split in several chunks once its last one is written, and
-    report progress. Returns the number of workers."""
+def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome, *, resume: bool, retries: int,
+              progress: bool, stream, solve, on_chunk, tasks: _Tasks | None = None) -> int:
+    """Start the batch (`start`: from now on its chunks are written as they are solved), solve the
+    chunks ``todo`` (those ``tasks`` has been solving meanwhile, or all of them submitted now), have
+    those solved before the start written, merge each scenario split in several chunks once its last
+    one is written, and report progress. Returns the number of workers."""
     from dask.distributed import as_completed
     if tasks is None:
-        tasks = _Tasks(client, n_scenarios=len(plan.scenarios), retries=retries, solve=solve)
+        tasks = _Tasks(client, plan.out, n_scenarios=len(plan.scenarios), retries=retries, solve=solve)
+    start(plan, resume=resume, run=tasks.run)
+    if not tasks.chunks:
         ids = {c.ident for c in todo}
         for sp in plan.scenarios:
             tasks.solve(sp, [c for c in sp.chunks if c.ident in ids])
     n_workers = len(tasks.workers)
-    futures = tasks.write_all(plan.out)
     plans = {sp.key: sp for sp in plan.scenarios}
     bar = Progress(len(plan.chunks), sum(c.n_draws for c in todo), done_chunks=len(plan.chunks) - len(todo),
                    stream=stream, enabled=progress)
@@ -728,8 +757,12 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     t0 = time.perf_counter()
     waiting = {sp.key: {c.ident for c in todo if c.key == sp.key} for sp in plan.scenarios}
     try:
-        for fut in as_completed(futures):
-            chunk = futures[fut]
+        running = as_completed(list(tasks.chunks))
+        for fut in running:
+            if fut.status == "finished" and fut.type is not dict:  # solved before the start: results in memory
+                running.add(tasks.write(fut))
+                continue
+            chunk, _ = tasks.chunks.pop(fut)
             try:
                 report = fut.result()
             except LewieError:
@@ -752,8 +785,7 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
                 merge_scenario(sp, plan)
                 outcome.merged.add(sp.key)
     finally:
-        pending = [f for f in futures if not f.done()]
-        if pending:
+        if tasks.chunks:  # stopped early (an error, an interruption)
             tasks.cancel()
             if progress and bar.tty:
                 print(file=bar.stream)
