@@ -29,6 +29,7 @@ Run: .venv/bin/python benchmarks/batch_scaling.py [--draws 100] [--chunk-size 25
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import shutil
@@ -42,10 +43,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+SETTLE = 0.5  # seconds left to the machine before each timed run
+
+
+def _settle() -> None:
+    """Before a timed run: this process's garbage collected, and a pause for what the previous run left
+    behind (a closed cluster's processes exiting and freeing their memory) to finish."""
+    gc.collect()
+    time.sleep(SETTLE)
+
+
 def in_process(plan, folder: Path) -> tuple[float, float]:
     """Wall time and CPU time of the in-process run."""
     from lewie.runs.montecarlo import run_draws
     from lewie.results.dataset import save_results
+    _settle()
     t0, c0 = time.perf_counter(), time.process_time()
     for sp in plan.scenarios:
         save_results(run_draws(sp.scenario), folder / f"{sp.stem}.nc")
@@ -94,6 +106,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
                               silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
                 client.run(lambda: __import__("lewie.runs.montecarlo"))  # the workers' imports: start-up, not work
                 startup = time.perf_counter() - t0
+                _settle()
                 cpu0 = sum(client.run(time.process_time).values())
                 t1, c1, parts["t_start"] = time.perf_counter(), time.process_time(), time.time()
                 outcome = B.run_batch(files, folder, draws=draws, chunk_size=chunk_size, client=client,
