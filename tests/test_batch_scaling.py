@@ -268,8 +268,13 @@ def test_workers_solve_validated_scenarios_while_the_client_validates_the_rest(t
             assert started == ["zambia_cgp", "lesotho_cgp_springs"]  # solved (or solving) meanwhile
             assert not (tmp_path / "out").exists()  # but nothing written
             started.clear()
-            with pytest.raises(InputError, match="bad.toml"):  # a file that fails its schema: nothing is started
+            started.clear()
+            with pytest.raises(InputError, match="bad.toml"):  # files in turn: ZAMBIA is started, then cancelled
                 B.run_batch([ZAMBIA, bad], tmp_path / "out", draws=2, client=client, progress=False)
+            assert started == ["zambia_cgp"] and not (tmp_path / "out").exists()
+            started.clear()
+            with pytest.raises(InputError, match="bad.toml"):  # each file's own draws: every schema read first,
+                B.run_batch([ZAMBIA, bad], tmp_path / "out", client=client, progress=False)  # nothing started
             assert started == [] and not (tmp_path / "out").exists()
         finally:
             B._Tasks.solve = real

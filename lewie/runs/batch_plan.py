@@ -187,12 +187,13 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
     default `default_chunk_size` for ``workers`` workers).
 
     ``draws`` and ``seed`` default to each scenario's ``[montecarlo]`` settings (then every
-    scenario of the batch must ask for the same number of draws). Every file is checked before
-    anything runs; the errors of all bad files are reported together, each naming its file.
+    scenario of the batch must ask for the same number of draws: then every file's schema is read
+    first). The errors of all bad files are reported together, each naming its file.
 
     ``on_scenario`` is called with each scenario's plan as soon as it is validated (before the next
-    file is): `lewie.runs.dask_batch` gives the workers its draws to solve meanwhile. The plan is
-    whole, and the batch's files may be written, only once this function has returned.
+    file is; not after a bad file): `lewie.runs.dask_batch` gives the workers its draws to solve
+    meanwhile. The plan is whole, and the batch's files may be written, only once this function has
+    returned.
     """
     files = [Path(f) for f in files]
     if not files:
@@ -210,17 +211,23 @@ def plan_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | Non
     unique = list(dict.fromkeys(files))
     errors: dict[Path, str] = {}
     loaded: dict[Path, Scenario] = {}
-    for f in unique:  # first what is cheap, every file's schema: the number of draws, hence the chunks
-        try:
-            loaded[f] = _with_batch_settings(f, draws, seed)
-        except LewieError as exc:
-            errors[f] = _named(f, exc)
-    counts = {sc.montecarlo.draws for sc in loaded.values()}
-    n = next(iter(counts)) if len(counts) == 1 else None
+    n = draws
+    if draws is None:  # each file's own number of draws: first every file's schema (cheap), to chunk them
+        for f in unique:
+            try:
+                loaded[f] = _with_batch_settings(f, draws, seed)
+            except LewieError as exc:
+                errors[f] = _named(f, exc)
+        counts = {sc.montecarlo.draws for sc in loaded.values()}
+        n = next(iter(counts)) if len(counts) == 1 else None
     size = (chunk_size or default_chunk_size(n, len(unique), workers)) if n is not None else 0
     plans = []
-    for f, sc in loaded.items():
+    for f in unique:
+        if f in errors:
+            continue
         try:
+            sc = loaded[f] if f in loaded else _with_batch_settings(f, draws, seed)
+            loaded[f] = sc
             variants, econ, sim = _check_scenario(sc)
         except LewieError as exc:
             errors[f] = _named(f, exc)
