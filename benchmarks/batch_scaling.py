@@ -104,7 +104,7 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
         with B._quiet_dask(), B.worker_settings():
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                               silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
-                client.run(lambda: __import__("lewie.runs.montecarlo"))  # the workers' imports: start-up, not work
+                client.run(B.setup_worker)  # the workers' set-up (imports, BLAS), as `lewie batch`'s cluster start-up
                 startup = time.perf_counter() - t0
                 _settle()
                 cpu0 = sum(client.run(time.process_time).values())
@@ -177,13 +177,21 @@ def main(argv=None) -> None:
         t_in, cpu_in = in_process(plan, folder)
         walls[0].append(t_in)
         if best_in is None or t_in < best_in[0]:
+            if best_in is not None:
+                shutil.rmtree(best_in[2], ignore_errors=True)
             best_in = (t_in, cpu_in, folder)
+        else:  # only the fastest run's results are kept (compared at the end): the others are removed at
+            shutil.rmtree(folder, ignore_errors=True)  # once, before the kernel writes them to disk meanwhile
         for w in (1, 2):
             out = tmp / f"w{w}-{r}"
             startup, work, chunks, parts = batched(files, args.draws, args.chunk_size, w, out)
             walls[w].append(work)
             if w not in best or work < best[w][1]:
+                if w in best:
+                    shutil.rmtree(best[w][4], ignore_errors=True)
                 best[w] = (startup, work, chunks, parts, out)
+            else:
+                shutil.rmtree(out, ignore_errors=True)
     t_in, cpu_in, inproc = best_in
     runs = f"fastest of {args.repeat} runs" if args.repeat > 1 else "one run"
     print(f"  in-process (run_draws + save_results)   {t_in:7.1f} s   {n_draws / t_in:7.1f} draws/s   "

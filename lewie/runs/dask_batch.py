@@ -99,11 +99,12 @@ _SOLVERS_KEPT = 4
 _SOLVE_LOCK = threading.Lock()  # Pyomo model building and the compiled system's state are not thread-safe
 
 
-_PINNED = []  # this process has limited BLAS to one thread (see _pin_worker_blas)
+_PINNED = []  # this process has limited BLAS to one thread (see setup_worker)
 
 
-def _pin_worker_blas() -> None:
-    """Set a worker process up for solving, once: one BLAS thread (a batch's parallelism is its worker
+def setup_worker() -> None:
+    """Set a worker process up for solving, once (a local cluster's workers as the cluster starts,
+    `dask_client`; any other worker on its first chunk): one BLAS thread (a batch's parallelism is its worker
     processes, one per core, and BLAS threads on top of them only compete for the same cores), and
     the C allocator's own defaults back (`_allocator_defaults`), and in a worker process of its own the
     solver's imports done with the garbage collector paused and then frozen out of its reach
@@ -151,7 +152,7 @@ def _default_solve(work, first: int, last: int, *, key: str | None = None) -> xr
     worker with several threads solves them in turn (start workers with one thread each,
     ``dask worker --nthreads 1 --nworkers N``, for parallelism)."""
     from lewie.runs.montecarlo import MonteCarlo
-    _pin_worker_blas()
+    setup_worker()
     with _SOLVE_LOCK:
         if key is None:
             return MonteCarlo(work).solve(first, last)
@@ -383,6 +384,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None, p
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
         try:
+            client.run(setup_worker)  # each worker set up for solving as it starts, not on its first chunk
             yield client
         finally:
             client.close()
