@@ -8,9 +8,10 @@ The work: every variant of the given scenarios (default: the whole bundled libra
   (b) `lewie.runs.dask_batch.run_batch` on a LocalCluster of 1 worker process;
   (c) the same on 2 worker processes.
 
-For (b) and (c) the cluster's start-up (processes spawned, lewie imported) is timed apart from the
-batch itself (the client validating every scenario while the workers solve those already validated,
-chunks written, merged into one file per scenario). (a) reads and calibrates each scenario once, as
+For (b) and (c) the cluster is `lewie batch`'s own (`lewie.runs.dask_batch.dask_client`: single-threaded
+worker processes, each bound to a CPU of its own). Its start-up (processes spawned, lewie imported,
+workers set up) is timed apart from the batch itself (the client validating every scenario while the
+workers solve those already validated, chunks written, merged into one file per scenario). (a) reads and calibrates each scenario once, as
 the batch does (its validation), and runs in one process: so with 1 worker the batch uses two cores
 while the client validates (the client and the worker), and the speed-up from 1 to 2 workers is
 bounded by 2 / (1 + C/W) for client CPU C and workers' CPU W.
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import os
 import shutil
 import statistics
@@ -71,7 +71,6 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     each scenario's chunks into its results file), ``tail`` (from the last chunk done to the end),
     and CPU seconds: ``cpu_client`` and ``cpu_workers`` (summed), which other work on the machine
     does not inflate as it does wall time."""
-    from dask.distributed import Client, LocalCluster
     import lewie.runs.dask_batch as B
     t0 = time.perf_counter()
     parts = {"plan": 0.0, "solve": 0.0, "write": 0.0, "merge": 0.0, "builds": 0, "last_chunk": 0.0,
@@ -101,10 +100,8 @@ def batched(files, draws: int, chunk_size: int | None, workers: int, folder: Pat
     saved = B.plan_batch, B.merge_scenario
     B.plan_batch, B.merge_scenario = timed(B.plan_batch, "plan"), timed(B.merge_scenario, "merge")
     try:
-        with B._quiet_dask(), B.worker_settings():
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                              silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
-                client.run(B.setup_worker)  # the workers' set-up (imports, BLAS), as `lewie batch`'s cluster start-up
+        with B._quiet_dask():
+            with B.dask_client(n_workers=workers) as client:  # `lewie batch`'s local cluster, workers set up
                 startup = time.perf_counter() - t0
                 _settle()
                 cpu0 = sum(client.run(time.process_time).values())

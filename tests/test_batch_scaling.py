@@ -325,3 +325,21 @@ def test_a_chunk_is_written_by_its_solve_once_the_batch_has_started(tmp_path):
     B.write_result(before, chunk, out, final=True)  # the results kept in memory, written later: the same file
     assert sp.output(plan.out).read_bytes() == written
     assert P.manifest_differences(json.loads((plan.out / P.MANIFEST).read_text()), plan.manifest()) == []
+
+
+def _cpus():
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+@pytest.mark.skipif(len(_cpus()) < 2, reason="binding workers to CPUs of their own needs two CPUs (Linux)")
+def test_a_local_clusters_workers_are_set_up_and_each_bound_to_a_cpu_of_its_own():
+    with B.dask_client(n_workers=2) as client:
+        cpus = client.run(lambda: sorted(os.sched_getaffinity(0)))
+        threads = client.run(lambda: {tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")})
+        assert sorted(c for cs in cpus.values() for c in cs) == _cpus()[:2]  # one CPU each, distinct
+        assert all(len(cs) == 1 and ts == {tuple(cs)} for (w, cs), ts in zip(cpus.items(), threads.values()))
+        assert all(client.run(lambda: bool(B._PINNED)).values())  # set up for solving (BLAS, imports) already
+    assert os.sched_getaffinity(0) == set(_cpus())  # the client's own process is not bound
+    with B.dask_client(n_workers=1, processes=False) as client:  # a worker in the client's process: not bound
+        assert B.pin_workers(client) == {}
+    assert os.sched_getaffinity(0) == set(_cpus())
