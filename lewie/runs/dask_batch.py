@@ -44,7 +44,10 @@ every economy: 0.4 s for the bundled library, then 0.15 s) was serial before any
 workers read and calibrated every economy again: now they solve from the client's calibration while
 it validates the next files. What remains on 2 cores: the client's CPU (validation and Dask's own
 work, ~0.3 s for 16 scenarios) shares the cores with two workers but runs beside one worker on the
-idle core, so 1 → 2 workers is at most about 2 / (1 + client CPU / workers' CPU).
+idle core, so 1 → 2 workers is at most about 2 / (1 + client CPU / workers' CPU). Two workers free
+to move between the cores spent ~8% more CPU in their chunks than one: the client's work moved them
+off the core whose caches held their arrays (`pin_workers` binds each to a core); the disk writes of
+a benchmark's earlier runs slowed its later ones (benchmarks/batch_scaling.py removes them at once).
 
 ``resume=True`` checks that the manifest describes the same batch (else a clear error), keeps every
 scenario's results file already written for it (`_final_is_done`: it opens, with this batch's
