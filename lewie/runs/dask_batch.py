@@ -655,7 +655,7 @@ def run_batch(files: Iterable[str | Path], out: str | Path, *, draws: int | None
     settings = dict(draws=draws, seed=seed, chunk_size=chunk_size, workers=workers)
     tasks = None
     if client is not None and not resume:  # each scenario solved while the client validates the next ones
-        tasks = _Tasks(client, out, n_scenarios=len(set(files)), retries=retries, solve=solve)
+        tasks = _Tasks(client, out, n_scenarios=len({Path(f) for f in files}), retries=retries, solve=solve)
         try:
             plan = plan_batch(files, out, **settings, on_scenario=tasks.solve)
         except BaseException:
@@ -792,9 +792,9 @@ def _solve_on(client, plan: BatchPlan, todo: list[Chunk], outcome: BatchOutcome,
     if tasks is None:
         tasks = _Tasks(client, plan.out, n_scenarios=len(plan.scenarios), retries=retries, solve=solve)
     start(plan, resume=resume, run=tasks.run)
-    if not tasks.chunks:
+    if not tasks.chunks:  # all at once, the largest scenarios first (the first tasks go out in this order)
         ids = {c.ident for c in todo}
-        for sp in plan.scenarios:
+        for sp in sorted(plan.scenarios, key=lambda sp: -max(1, len(sp.variants)) * sp.size):
             tasks.solve(sp, [c for c in sp.chunks if c.ident in ids])
     n_workers = len(tasks.workers)
     plans = {sp.key: sp for sp in plan.scenarios}
