@@ -293,12 +293,7 @@ class Explicit:
         s = self.system
         XT[self.part.expl_vars] = 0.0  # defining equations are linear: solve them from 0, exactly
         V = s.new_values(XT, PT)
-        for lev in self.levels:
-            s.run(V, lev.final_plan)
-            s.run(V, lev.temp_plan)
-            with np.errstate(all="ignore"):
-                new = V[lev.vars] - V[lev.res_nodes] / V[lev.diag_nodes]
-            V[lev.vars] = new
+        for lev, new in self._explicit_levels(V):
             XT[lev.vars] = new
         s.run(V, self.core_plan)
         G = V[s.residual_nodes[self.part.core_eqs]]
@@ -310,21 +305,27 @@ class Explicit:
         x = XT[:, b:b + 1].copy()
         x[self.part.expl_vars] = 0.0
         p = PT[:, b:b + 1]
-        s = self.system
-        V = s.new_values(x, p)
-        for lev in self.levels:
-            s.run(V, lev.final_plan)
-            s.run(V, lev.temp_plan)
-            with np.errstate(all="ignore"):
-                new = V[lev.vars] - V[lev.res_nodes] / V[lev.diag_nodes]
+        V = self.system.new_values(x, p)
+        for lev, new in self._explicit_levels(V):
             bad = ~np.isfinite(new[:, 0])
             if bad.any():
                 t = int(np.flatnonzero(bad)[0])
                 j = int(lev.vars[t])
                 i = int(self.part.expl_eqs[np.flatnonzero(self.part.expl_vars == j)[0]])
                 return i, j, float(V[lev.diag_nodes[t], 0])
-            V[lev.vars] = new
         return None
+
+    def _explicit_levels(self, V: np.ndarray):
+        """Solve the explicit variables level by level in the tape values V: yields each level and its
+        variables' new values, which are written into V when the caller asks for the next level."""
+        s = self.system
+        for lev in self.levels:
+            s.run(V, lev.final_plan)
+            s.run(V, lev.temp_plan)
+            with np.errstate(all="ignore"):
+                new = V[lev.vars] - V[lev.res_nodes] / V[lev.diag_nodes]
+            yield lev, new
+            V[lev.vars] = new
 
     # ----- reduced Jacobian -----------------------------------------------------------------------
     def _build_schur(self) -> None:

@@ -472,32 +472,28 @@ def _check_supported_flows(S: pd.DataFrame, s: Structure, tol: float, at) -> Non
                                        f"= {at(*cell):g}; if it is tradable, list it under [markets]")
 
 
+def _local_markets(s: Structure, labels):
+    """Each local market of goods or factors ``labels``: (label, level, where, its households)."""
+    for x in labels:
+        level = s.market_level[x]
+        if level == "world":
+            continue
+        for v in (s.villages if level == "village" else (None,)):
+            yield x, level, (f"village '{v}'" if v else "the local economy"), (s.members(v) if v else s.households)
+
+
 def _check_priced_markets(cal: Calibration, s: Structure) -> None:
     """A market cleared locally needs someone there whose demand or supply responds to its price."""
-    for g in s.goods:
-        level = s.market_level[g]
-        if level == "world":
-            continue
-        places = s.villages if level == "village" else (None,)
-        for v in places:
-            hh = s.members(v) if v else s.households
-            active = any((g, h) in s.activities for h in hh) or any((g, h) in cal.consumption for h in hh) \
-                or any(gg == g and h in hh for _, gg, h in cal.input_uses)
-            if not active:
-                where = f"village '{v}'" if v else "the local economy"
-                raise CalibrationError(f"good '{g}' clears at {level} level but nobody in {where} produces, "
-                                       "consumes or uses it, so its price is not determined; "
-                                       "set it to another market level")
-    for f in s.tradable_factors:
-        level = s.market_level[f]
-        if level == "world":
-            continue
-        places = s.villages if level == "village" else (None,)
-        for v in places:
-            hh = s.members(v) if v else s.households
-            active = any(ff == f and h in hh for _, ff, h in cal.factor_uses) \
-                or any(ff == f and h in hh for ff, h in cal.labour_supply)
-            if not active:
-                where = f"village '{v}'" if v else "the local economy"
-                raise CalibrationError(f"factor '{f}' clears at {level} level but nobody in {where} supplies or "
-                                       "uses it, so its wage is not determined; set it to another market level")
+    for g, level, where, hh in _local_markets(s, s.goods):
+        active = any((g, h) in s.activities for h in hh) or any((g, h) in cal.consumption for h in hh) \
+            or any(gg == g and h in hh for _, gg, h in cal.input_uses)
+        if not active:
+            raise CalibrationError(f"good '{g}' clears at {level} level but nobody in {where} produces, "
+                                   "consumes or uses it, so its price is not determined; "
+                                   "set it to another market level")
+    for f, level, where, hh in _local_markets(s, s.tradable_factors):
+        active = any(ff == f and h in hh for _, ff, h in cal.factor_uses) \
+            or any(ff == f and h in hh for ff, h in cal.labour_supply)
+        if not active:
+            raise CalibrationError(f"factor '{f}' clears at {level} level but nobody in {where} supplies or "
+                                   "uses it, so its wage is not determined; set it to another market level")
